@@ -1,0 +1,3 @@
+"""auth clauses (to be written)."""
+
+from __future__ import annotations

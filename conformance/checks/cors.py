@@ -1,0 +1,3 @@
+"""cors clauses (to be written)."""
+
+from __future__ import annotations

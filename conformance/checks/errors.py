@@ -1,0 +1,3 @@
+"""errors clauses (to be written)."""
+
+from __future__ import annotations

@@ -1,0 +1,17 @@
+"""Imports every clause family module, so each registers its checks."""
+
+from __future__ import annotations
+
+from conformance.checks import (  # noqa: F401
+    auth,
+    cors,
+    errors,
+    identity,
+    isolation,
+    lifecycle,
+    polling,
+    schema,
+    sentinels,
+    streaming,
+    validation,
+)

@@ -1,0 +1,3 @@
+"""identity clauses (to be written)."""
+
+from __future__ import annotations

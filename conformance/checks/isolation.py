@@ -1,0 +1,3 @@
+"""isolation clauses (to be written)."""
+
+from __future__ import annotations

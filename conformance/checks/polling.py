@@ -1,0 +1,3 @@
+"""polling clauses (to be written)."""
+
+from __future__ import annotations

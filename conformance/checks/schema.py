@@ -1,0 +1,3 @@
+"""schema clauses (to be written)."""
+
+from __future__ import annotations

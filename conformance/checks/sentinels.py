@@ -1,0 +1,3 @@
+"""sentinels clauses (to be written)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""streaming clauses (to be written)."""
+
+from __future__ import annotations

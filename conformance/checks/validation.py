@@ -1,0 +1,3 @@
+"""validation clauses (to be written)."""
+
+from __future__ import annotations

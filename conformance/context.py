@@ -1,0 +1,165 @@
+"""What a check gets: the client, its seed, the run's settings and session helpers.
+
+A check is a function ``check(ctx: CheckContext) -> Iterator[Finding]``. It yields a
+finding for each way the target broke its clause and never prints. It raises
+:class:`NotApplicable` when the target lacks what the clause needs, and
+:class:`Undecided` when the harness could not decide (a precondition it could not set
+up, a timeout): the runner turns these into ``not_applicable`` and ``error``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+
+from conformance.client import ContractClient
+from conformance.records import Exchange, JSONValue
+from conformance.registry import Clause
+
+FINAL_PHASES = frozenset({"Ready", "Failed"})
+PHASE_ORDER = {"Starting": 0, "Provisioning": 1, "Ready": 2, "Failed": 2}
+
+
+class NotApplicable(Exception):
+    """The target lacks a role or feature the clause needs; the reason says which."""
+
+
+class Undecided(Exception):
+    """The harness could not decide the clause; the reason says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Knobs of one run, shared by every check."""
+
+    seed: int = 0
+    max_examples: int = 25
+    ready_timeout: float = 30.0
+    poll_initial: float = 0.05
+    poll_max: float = 1.0
+    concurrency: int = 16
+    token: str | None = None
+    cors_origin: str | None = None
+    features: frozenset[str] = field(default_factory=lambda: frozenset({"client_ids"}))
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """The status exchanges of one poll loop, and the phase it ended in (None: timed out)."""
+
+    exchanges: tuple[Exchange, ...]
+    final_phase: str | None
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    session_id: str
+    user_id: str
+    exchange: Exchange
+
+
+class CheckContext:
+    def __init__(
+        self, clause: Clause, client: ContractClient, settings: Settings, seed: int
+    ) -> None:
+        self.clause = clause
+        self.client = client
+        self.settings = settings
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self._created: dict[tuple[str, str], bool] = {}
+
+    # -- names ----------------------------------------------------------------------------
+
+    def new_user(self) -> str:
+        """A fresh user id, valid for the contract's pattern, derived from the seed."""
+        return f"sc-user-{self.rng.getrandbits(48):012x}"
+
+    def new_session_id(self) -> str:
+        """A valid session id that no one has created (for never-created probes)."""
+        return f"sc-{self.rng.getrandbits(64):016x}"
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def create(self, user_id: str, body: JSONValue | None = None) -> Created:
+        """Create a session, or raise :class:`Undecided` if the target would not."""
+        exchange = self.client.create(user_id, body)
+        session_id = self.client.created_id(exchange)
+        if exchange.status not in (200, 201) or session_id is None:
+            raise Undecided(
+                f"precondition failed: create for user {user_id} answered "
+                f"{_describe(exchange)} with no usable session id"
+            )
+        self.track(user_id, session_id)
+        return Created(session_id=session_id, user_id=user_id, exchange=exchange)
+
+    def track(self, user_id: str, session_id: str) -> None:
+        """Remember a session the harness made, so :meth:`cleanup` deletes it."""
+        self._created[(user_id, session_id)] = True
+
+    def forget(self, user_id: str, session_id: str) -> None:
+        """The session was deleted by the check itself: no clean-up needed."""
+        self._created.pop((user_id, session_id), None)
+
+    def poll(self, user_id: str, session_id: str) -> Poll:
+        """Poll status with backoff until a final phase or the ready timeout."""
+        started = time.monotonic()
+        delay = self.settings.poll_initial
+        seen: list[Exchange] = []
+        while True:
+            exchange = self.client.status(user_id, session_id)
+            seen.append(exchange)
+            phase = _phase(exchange)
+            elapsed = time.monotonic() - started
+            if phase in FINAL_PHASES:
+                return Poll(tuple(seen), phase, elapsed)
+            if exchange.status != 200 or elapsed >= self.settings.ready_timeout:
+                return Poll(tuple(seen), None, elapsed)
+            time.sleep(min(delay, max(0.0, self.settings.ready_timeout - elapsed)))
+            delay = min(delay * 2, self.settings.poll_max)
+
+    def ready(self, user_id: str | None = None, body: JSONValue | None = None) -> Created:
+        """Create a session and wait until it is Ready, or raise :class:`Undecided`."""
+        created = self.create(user_id or self.new_user(), body)
+        if not self.client.profile.has("status"):
+            return created
+        poll = self.poll(created.user_id, created.session_id)
+        if poll.final_phase != "Ready":
+            last = poll.exchanges[-1]
+            raise Undecided(
+                f"precondition failed: session {created.session_id} did not become Ready "
+                f"within {self.settings.ready_timeout:g}s (last status: {_describe(last)})"
+            )
+        return created
+
+    def cleanup(self) -> None:
+        """Delete, best effort, every session this check created and did not delete."""
+        if not self.client.profile.has("delete"):
+            return
+        for user_id, session_id in list(self._created):
+            try:
+                self.client.delete(user_id, session_id)
+            except Exception:
+                continue
+        self._created.clear()
+
+    def require_feature(self, feature: str, why: str) -> None:
+        if feature not in self.settings.features:
+            raise NotApplicable(why)
+
+
+def _phase(exchange: Exchange) -> str | None:
+    body = exchange.body_json()
+    if exchange.status == 200 and isinstance(body, dict):
+        phase = body.get("phase")
+        return phase if isinstance(phase, str) else None
+    return None
+
+
+def _describe(exchange: Exchange) -> str:
+    if exchange.response is None:
+        return f"no response ({exchange.transport_error})"
+    text = exchange.response.body[:200].decode("utf-8", "replace")
+    return f"{exchange.response.status} {text}"

@@ -1,0 +1,196 @@
+"""Expectations: the reusable judgements checks make about one exchange.
+
+Each function looks at an exchange and returns a :class:`Finding` (what was expected and
+what is wrong) or ``None`` when the exchange meets the expectation. Checks combine them;
+they never print.
+"""
+
+from __future__ import annotations
+
+import re
+
+from conformance.records import Exchange, Finding, JSONValue
+from conformance.schemas import schema_errors
+
+#: What an error body must never reveal: tracebacks, exception names, paths, SQL.
+LEAK_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("a Python traceback", re.compile(r"Traceback \(most recent call last\)")),
+    ("a stack frame", re.compile(r"File \"[^\"]+\", line \d+|\bat [\w.$]+\([\w.]+:\d+\)")),
+    (
+        "an exception class name",
+        re.compile(
+            r"\b(?:[A-Z]\w*(?:Error|Exception)|KeyError|AttributeError|TypeError|ValueError"
+            r"|NullPointerException|Traceback)\b(?!_)"
+        ),
+    ),
+    (
+        "a file path",
+        re.compile(r"(?:/(?:usr|home|app|srv|opt|var|site-packages)/[\w./-]+)|\w:\\\\"),
+    ),
+    (
+        "SQL",
+        re.compile(
+            r"\b(?:SELECT\s+.+\s+FROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|sqlite3?|psycopg)\b", re.I
+        ),
+    ),
+)
+
+
+def describe(exchange: Exchange) -> str:
+    """A one-line account of what came back, for messages."""
+    if exchange.response is None:
+        return f"no response ({exchange.transport_error})"
+    response = exchange.response
+    kind = response.header("content-type") or "no content type"
+    text = response.body[:160].decode("utf-8", "replace").replace("\n", "\\n")
+    return f"{response.status} ({kind}) {text}"
+
+
+def expect_status(exchange: Exchange, expected: int | tuple[int, ...], why: str) -> Finding | None:
+    wanted = (expected,) if isinstance(expected, int) else expected
+    if exchange.status in wanted:
+        return None
+    shown = " or ".join(str(code) for code in wanted)
+    return Finding(f"{why}: got {describe(exchange)}", f"status {shown}", exchange)
+
+
+def envelope_problems(exchange: Exchange) -> list[str]:
+    """What is wrong with an error response's envelope (empty when it is right)."""
+    response = exchange.response
+    if response is None:
+        return [f"no response ({exchange.transport_error})"]
+    problems: list[str] = []
+    if response.media_type != "application/json":
+        problems.append(f"Content-Type is {response.header('content-type') or 'missing'!r}")
+    body = response.json_or_none()
+    if not isinstance(body, dict):
+        problems.append("the body is not a JSON object")
+        return problems
+    if body.get("ok") is not False:
+        problems.append(f"ok is {body.get('ok')!r}, not false")
+    if not isinstance(body.get("error"), str) or not body.get("error"):
+        problems.append(f"error is {body.get('error')!r}, not a code string")
+    message = body.get("message")
+    if not isinstance(message, str) or not message.strip():
+        problems.append(f"message is {message!r}, not a non-empty string")
+    if "details" in body and not isinstance(body["details"], dict):
+        problems.append("details is present but not an object")
+    problems.extend(f"the body leaks {what}" for what in leaks(exchange))
+    return problems
+
+
+def leaks(exchange: Exchange) -> list[str]:
+    """Internals the response body reveals. Text the request itself carried (and the
+    server may echo, e.g. an unknown field's name) does not count."""
+    if exchange.response is None:
+        return []
+    text = exchange.response.body.decode("utf-8", "replace")
+    sent = exchange.request.url + exchange.request.body.decode("utf-8", "replace")
+    found: list[str] = []
+    for what, pattern in LEAK_PATTERNS:
+        if any(match.group(0) not in sent for match in pattern.finditer(text)):
+            found.append(what)
+    return found
+
+
+def expect_envelope(exchange: Exchange, why: str) -> Finding | None:
+    """A >= 400 response must be the JSON error envelope."""
+    problems = envelope_problems(exchange)
+    if not problems:
+        return None
+    return Finding(
+        f"{why}: {'; '.join(problems)}; got {describe(exchange)}",
+        "Content-Type application/json with {ok: false, error: CODE, message: string}",
+        exchange,
+    )
+
+
+def expect_error(exchange: Exchange, status: int, code: str, why: str) -> Finding | None:
+    """The exchange is an error with this status and code, in the envelope."""
+    body = exchange.body_json()
+    got_code = body.get("error") if isinstance(body, dict) else None
+    problems = [] if exchange.status == status else [f"status {exchange.status}"]
+    if got_code != code:
+        problems.append(f"error code {got_code!r}")
+    problems.extend(p for p in envelope_problems(exchange) if not p.startswith("error is"))
+    if not problems:
+        return None
+    return Finding(
+        f"{why}: got {describe(exchange)}",
+        f"{status} {code} in the JSON error envelope",
+        exchange,
+    )
+
+
+def expect_schema(
+    exchange: Exchange, status: int | tuple[int, ...], component: str, why: str
+) -> Finding | None:
+    """A success response with this status whose JSON body matches a component schema."""
+    finding = expect_status(exchange, status, why)
+    if finding is not None:
+        return finding
+    assert exchange.response is not None
+    if exchange.response.media_type != "application/json":
+        return Finding(
+            f"{why}: Content-Type is {exchange.response.header('content-type')!r}",
+            "application/json",
+            exchange,
+        )
+    try:
+        body: JSONValue = exchange.response.json()
+    except (ValueError, UnicodeDecodeError):
+        return Finding(f"{why}: the body is not JSON: {describe(exchange)}", component, exchange)
+    errors = schema_errors(component, body)
+    if errors:
+        return Finding(
+            f"{why}: the body does not match {component}: {'; '.join(errors[:3])}",
+            f"a body matching the {component} schema",
+            exchange,
+        )
+    return None
+
+
+def field(exchange: Exchange, *path: str) -> JSONValue:
+    """The value at ``path`` in the JSON body, or ``None`` where any step is missing."""
+    value: JSONValue = exchange.body_json()
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def error_paths(exchange: Exchange) -> list[str]:
+    """The ``details.errors[].path`` pointers of a 422 body."""
+    errors = field(exchange, "details", "errors")
+    if not isinstance(errors, list):
+        return []
+    paths: list[str] = []
+    for entry in errors:
+        path = entry.get("path") if isinstance(entry, dict) else None
+        if isinstance(path, str):
+            paths.append(path)
+    return paths
+
+
+def expect_validation_error(exchange: Exchange, field_name: str, why: str) -> Finding | None:
+    """422 VALIDATION_ERROR with a ``details.errors`` entry whose pointer names the field
+    (its last token equals ``field_name``; ``""`` means the body root)."""
+    finding = expect_error(exchange, 422, "VALIDATION_ERROR", why)
+    if finding is not None:
+        return finding
+    paths = error_paths(exchange)
+    if any(_last_token(path) == field_name for path in paths):
+        return None
+    shown = repr(field_name) if field_name else "the body root ('')"
+    return Finding(
+        f"{why}: details.errors names {paths or 'nothing'}, not {shown}",
+        f"422 with a details.errors entry whose path points at {shown}",
+        exchange,
+    )
+
+
+def _last_token(pointer: str) -> str:
+    if pointer in ("", "/"):
+        return ""
+    return pointer.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")

@@ -1,0 +1,70 @@
+"""Properties: hypothesis-driven checks that shrink a failure to its smallest input.
+
+:func:`for_all` runs ``probe`` on values drawn from ``strategy`` with the clause's seed
+(no example database, so the same seed replays the same requests). The first probe that
+returns a finding makes hypothesis shrink towards the smallest failing value; the
+finding for that value is what the check yields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import strategies as st
+from hypothesis.errors import FlakyFailure
+
+from conformance.context import CheckContext
+from conformance.records import Finding
+
+T = TypeVar("T")
+
+
+class _Violation(Exception):
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+def for_all(
+    ctx: CheckContext,
+    strategy: st.SearchStrategy[T],
+    probe: Callable[[T], Finding | None],
+    *,
+    max_examples: int | None = None,
+) -> Iterator[Finding]:
+    """Yield the (shrunk) finding of the first value ``probe`` rejects, if any."""
+
+    @settings(
+        max_examples=max_examples or ctx.settings.max_examples,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        verbosity=Verbosity.quiet,
+        report_multiple_bugs=False,
+        print_blob=False,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+    )
+    @seed(ctx.seed)
+    @given(strategy)
+    def prop(value: T) -> None:
+        finding = probe(value)
+        if finding is not None:
+            raise _Violation(finding)
+
+    try:
+        prop()
+    except _Violation as violation:
+        yield violation.finding
+    except FlakyFailure as flaky:
+        inner = [e for e in flaky.exceptions if isinstance(e, _Violation)]
+        if not inner:
+            raise
+        first = inner[0].finding
+        yield Finding(
+            f"{first.message} (did not fail again on replay: the target is not deterministic)",
+            first.expected,
+            first.exchange,
+        )

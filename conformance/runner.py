@@ -1,0 +1,225 @@
+"""The runner: executes the clauses against a target and emits events.
+
+The engine emits events (:class:`RunStarted`, :class:`ClauseFinished`,
+:class:`RunFinished`); reporters consume them. The CLI and the pytest plugin are thin
+shells over :func:`run`. Verdicts: no finding is ``passed``; findings are ``failed``;
+:class:`NotApplicable` is ``not_applicable``; :class:`Undecided`, a
+:class:`TargetError` or a fault in a check is ``error`` — never ``passed``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from conformance import __version__
+from conformance.checks import all_checks
+from conformance.client import ContractClient
+from conformance.context import CheckContext, NotApplicable, Settings, Undecided
+from conformance.profile import CANONICAL, Profile
+from conformance.records import ClauseResult, Finding, RunReport, Verdict
+from conformance.registry import Clause, registry
+from conformance.target import Target, TargetError
+
+#: Findings kept per failed clause; the rest are counted in the summary.
+MAX_FINDINGS = 5
+#: Exchanges kept as evidence for a clause that did not fail.
+EVIDENCE_SAMPLE = 3
+
+FEATURE_REASONS = {
+    "auth": "the target declares no bearer token (give --token to check auth)",
+    "cors": "the target declares no CORS origin (give --cors-origin to check CORS)",
+    "client_ids": "the target does not accept client-chosen session ids",
+}
+
+
+class UnknownClause(ValueError):
+    """A clause id asked for is not in the registry."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    target: str
+    seed: int
+    clauses: tuple[Clause, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ClauseFinished:
+    result: ClauseResult
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    report: RunReport
+
+
+Event = RunStarted | ClauseFinished | RunFinished
+
+
+def clause_seed(seed: int, clause_id: str) -> int:
+    """The seed of one clause: stable for (run seed, clause id), so a clause replays alone."""
+    digest = hashlib.sha256(f"{seed}:{clause_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def select(clause_ids: Sequence[str] | None) -> tuple[Clause, ...]:
+    clauses = registry().clauses
+    if not clause_ids:
+        return clauses
+    known = {clause.id: clause for clause in clauses}
+    unknown = [cid for cid in clause_ids if cid.upper() not in known]
+    if unknown:
+        raise UnknownClause(
+            f"unknown clause id(s): {', '.join(unknown)} (list them with `session-conformance clauses`)"
+        )
+    wanted = {cid.upper() for cid in clause_ids}
+    return tuple(clause for clause in clauses if clause.id in wanted)
+
+
+def run(
+    target: Target,
+    settings: Settings,
+    *,
+    clause_ids: Sequence[str] | None = None,
+    profile: Profile = CANONICAL,
+) -> Iterator[Event]:
+    clauses = select(clause_ids)
+    started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    started = time.perf_counter()
+    yield RunStarted(target=target.base_url, seed=settings.seed, clauses=clauses)
+    client = ContractClient(target, profile)
+    unreachable = _preflight(target, client)
+    results: list[ClauseResult] = []
+    for clause in clauses:
+        if unreachable is not None:
+            result = _result(clause, settings.seed, Verdict.ERROR, unreachable, 0.0)
+        else:
+            result = run_clause(clause, client, settings)
+        results.append(result)
+        yield ClauseFinished(result)
+    report = RunReport(
+        tool="session-conformance",
+        version=__version__,
+        target=target.base_url,
+        profile=profile.name,
+        seed=settings.seed,
+        started_at=started_at,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        results=tuple(results),
+        settings=_settings_items(settings),
+        notes=(unreachable,) if unreachable else (),
+    )
+    yield RunFinished(report)
+
+
+def run_clause(clause: Clause, client: ContractClient, settings: Settings) -> ClauseResult:
+    """Run one clause's check and turn what happened into a verdict."""
+    seed = clause_seed(settings.seed, clause.id)
+    missing = _missing(clause, client.profile, settings)
+    if missing is not None:
+        return _result(clause, seed, Verdict.NOT_APPLICABLE, missing, 0.0)
+    check = all_checks().get(clause.id)
+    if check is None:
+        return _result(clause, seed, Verdict.ERROR, "no check is implemented for this clause", 0.0)
+    ctx = CheckContext(clause, client, settings, seed)
+    mark = client.target.mark()
+    started = time.perf_counter()
+    findings: list[Finding] = []
+    verdict, summary = Verdict.PASSED, ""
+    try:
+        for finding in check(ctx):
+            findings.append(finding)
+    except NotApplicable as exc:
+        verdict, summary = Verdict.NOT_APPLICABLE, str(exc)
+    except Undecided as exc:
+        verdict, summary = Verdict.ERROR, str(exc)
+    except TargetError as exc:
+        verdict, summary = Verdict.ERROR, f"no usable answer from the target: {exc}"
+    except Exception as exc:
+        verdict, summary = Verdict.ERROR, f"the check itself failed: {type(exc).__name__}: {exc}"
+    finally:
+        ctx.cleanup()
+    duration = (time.perf_counter() - started) * 1000
+    exchanges = client.target.since(mark)
+    if findings and verdict is not Verdict.NOT_APPLICABLE:
+        verdict = Verdict.FAILED
+        more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""
+        summary = findings[0].message + more
+    elif verdict is Verdict.PASSED:
+        summary = f"{len(exchanges)} exchange(s), no violation"
+    return ClauseResult(
+        clause_id=clause.id,
+        family=clause.family,
+        level=clause.level,
+        statement=clause.statement,
+        verdict=verdict,
+        summary=summary,
+        seed=seed,
+        duration_ms=duration,
+        findings=tuple(findings[:MAX_FINDINGS]),
+        exchanges=exchanges[:EVIDENCE_SAMPLE] if verdict is not Verdict.FAILED else (),
+    )
+
+
+def exit_code(report: RunReport, *, strict: bool = False) -> int:
+    """0 all applicable clauses passed; 1 a clause failed; 3 undecided (error), none failed.
+
+    A failed SHOULD or MAY clause fails the run only with ``strict``.
+    """
+    failed = [
+        r for r in report.results if r.verdict is Verdict.FAILED and (strict or r.level == "MUST")
+    ]
+    if failed:
+        return 1
+    if any(r.verdict is Verdict.ERROR for r in report.results):
+        return 3
+    return 0
+
+
+def _preflight(target: Target, client: ContractClient) -> str | None:
+    """One harmless request first: an unreachable target decides no clause at all."""
+    try:
+        client.list("sc-preflight")
+    except TargetError as exc:
+        return f"target unreachable: {exc}"
+    return None
+
+
+def _missing(clause: Clause, profile: Profile, settings: Settings) -> str | None:
+    for feature in clause.features:
+        enabled = {
+            "auth": settings.token is not None,
+            "cors": settings.cors_origin is not None,
+        }.get(feature, feature in settings.features)
+        if not enabled:
+            return FEATURE_REASONS.get(feature, f"the target lacks feature {feature!r}")
+    absent = [role for role in clause.roles if not profile.has(role)]
+    if absent:
+        return f"profile {profile.name!r} has no {', '.join(absent)} route"
+    return None
+
+
+def _result(clause: Clause, seed: int, verdict: Verdict, summary: str, ms: float) -> ClauseResult:
+    return ClauseResult(
+        clause_id=clause.id,
+        family=clause.family,
+        level=clause.level,
+        statement=clause.statement,
+        verdict=verdict,
+        summary=summary,
+        seed=seed,
+        duration_ms=ms,
+    )
+
+
+def _settings_items(settings: Settings) -> tuple[tuple[str, str], ...]:
+    return (
+        ("max_examples", str(settings.max_examples)),
+        ("ready_timeout", f"{settings.ready_timeout:g}"),
+        ("auth", "on" if settings.token else "off"),
+        ("cors_origin", settings.cors_origin or ""),
+    )

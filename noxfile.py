@@ -1,0 +1,92 @@
+"""The whole gate: `nox` runs every session; `nox -s tests -- -k LIFE-001` is the inner loop."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+
+import nox
+
+nox.options.sessions = ["lint", "typing", "tests", "cli"]
+nox.options.reuse_existing_virtualenvs = True
+PYTHON = "3.11"
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The test suite (real servers on 127.0.0.1, in-process ASGI)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff>=0.8")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typing(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    session.install("-e", ".[dev]")
+    session.run("mypy", "--strict", "conformance")
+
+
+@nox.session(python=PYTHON)
+def cli(session: nox.Session) -> None:
+    """The real CLI over a real socket: `serve` the reference, `check` its URL, expect 0."""
+    session.install("-e", ".")
+    port = _free_port()
+    token, origin = "nox-cli-token", "https://app.example"
+    serve = [
+        "session-conformance",
+        "serve",
+        "--port",
+        str(port),
+        "--cors-origin",
+        origin,
+        "--provision-seconds",
+        "0.5",
+    ]
+    env = {**os.environ, "SESSION_CONFORMANCE_TOKEN": token}
+    server = subprocess.Popen(serve, env={**env, "PATH": _bin_path(session)})
+    try:
+        _wait_for_port(port)
+        session.run(
+            "session-conformance",
+            "check",
+            f"http://127.0.0.1:{port}",
+            "--cors-origin",
+            origin,
+            "--report-json",
+            "reports/cli.json",
+            *session.posargs,
+            env={"SESSION_CONFORMANCE_TOKEN": token},
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _bin_path(session: nox.Session) -> str:
+    return f"{session.bin}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")

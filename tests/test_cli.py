@@ -1,0 +1,202 @@
+"""The CLI end to end: exit codes, messages, the JSON report, the same verdicts over a
+real socket as in-process, and bad input that ends in one readable line."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conformance.cli import main
+from conformance.contract import report_schema
+from conformance.serving import RunningServer
+from tests.conftest import ORIGIN, TOKEN
+
+SEED = "20261121"
+
+
+def _report(path: Path) -> dict[str, object]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(report_schema()).validate(data)
+    assert isinstance(data, dict)
+    return data
+
+
+def _verdicts(report: dict[str, object]) -> dict[str, str]:
+    clauses = report["clauses"]
+    assert isinstance(clauses, list)
+    return {c["id"]: c["verdict"] for c in clauses}
+
+
+@pytest.fixture(scope="module")
+def in_process_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    path = tmp_path_factory.mktemp("inproc") / "report.json"
+    code = main(["check", "--seed", SEED, "--report-json", str(path), "-q"])
+    report = _report(path)
+    assert code == 0, report["totals"]
+    return report
+
+
+def test_bundled_reference_passes_every_clause(in_process_report: dict[str, object]) -> None:
+    verdicts = _verdicts(in_process_report)
+    not_passed = {cid: v for cid, v in verdicts.items() if v != "passed"}
+    assert not_passed == {}
+    totals = in_process_report["totals"]
+    assert isinstance(totals, dict)
+    assert totals["passed"] == totals["total"] >= 40
+
+
+@pytest.mark.socket
+def test_same_verdicts_over_a_real_socket(
+    in_process_report: dict[str, object],
+    reference_server: Callable[..., RunningServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = reference_server(token=TOKEN, cors_origin=ORIGIN, provision_seconds=0.5)
+    monkeypatch.setenv("SESSION_CONFORMANCE_TOKEN", TOKEN)
+    path = tmp_path / "socket.json"
+    code = main(
+        ["check", server.url, "--cors-origin", ORIGIN, "--seed", SEED, "--report-json", str(path), "-q"]
+    )
+    report = _report(path)
+    assert code == 0, report["totals"]
+    assert _verdicts(report) == _verdicts(in_process_report)
+
+
+@pytest.mark.socket
+def test_console_script_serve_then_check(tmp_path: Path) -> None:
+    """The installed console script, two processes, a real socket: what a user types."""
+    exe = Path(sys.executable).with_name("session-conformance")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "conformance.cli"]
+    port = _free_port()
+    env = {**os.environ, "SESSION_CONFORMANCE_TOKEN": TOKEN}
+    server = subprocess.Popen(
+        [*command, "serve", "--port", str(port), "--cors-origin", ORIGIN], env=env
+    )
+    try:
+        _wait_for(port)
+        result = subprocess.run(
+            [*command, "check", f"http://127.0.0.1:{port}", "--cors-origin", ORIGIN,
+             "--seed", SEED, "--clause", "LIFE-001", "LIFE-007", "AUTH-001", "CORS-001",
+             "--report-json", str(tmp_path / "r.json")],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"seed: {SEED}" in result.stdout
+    assert "4 passed, 0 failed" in result.stdout
+    assert TOKEN not in result.stdout + result.stderr
+    assert TOKEN not in (tmp_path / "r.json").read_text(encoding="utf-8")
+
+
+def test_unreachable_target_is_exit_3_with_a_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "r.json"
+    url = f"http://127.0.0.1:{_free_port()}"
+    code = main(["check", url, "--seed", "1", "--report-json", str(path), "--connect-timeout", "2"])
+    out, err = capsys.readouterr()
+    assert code == 3
+    assert "target unreachable" in err
+    assert "Traceback" not in out + err
+    assert err.count("\n") == 1
+    report = _report(path)
+    assert set(_verdicts(report).values()) == {"error"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["check", "--max-examples", "0"], "--max-examples"),
+        (["check", "--seed", "-3"], "--seed"),
+        (["check", "ftp://example.org"], "not an http(s) URL"),
+        (["check", "http://127.0.0.1:99999"], "invalid port"),
+        (["check", "--clause", "NOPE-001"], "unknown clause"),
+        (["check", "--frobnicate"], "unrecognized arguments"),
+        (["serve", "--port", "70000"], "port"),
+        ([], "required"),
+    ],
+)
+def test_bad_usage_is_exit_2_with_one_line(
+    argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert fragment in err
+    assert "Traceback" not in out + err
+    assert err.startswith("session-conformance: usage error:")
+
+
+@pytest.fixture
+def garbage_server() -> Iterator[str]:
+    """A TCP server that answers every connection with bytes that are not HTTP."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"\x00\x01garbage, not HTTP\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join(timeout=5)
+    listener.close()
+
+
+def test_a_target_answering_garbage_is_exit_3(
+    garbage_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "r.json"
+    code = main(["check", garbage_server, "--seed", "1", "--report-json", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 3
+    assert "Traceback" not in out + err
+    assert set(_verdicts(_report(path)).values()) == {"error"}
+
+
+def test_report_is_written_where_asked_even_in_a_new_folder(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "report.json"
+    code = main(["check", "--seed", "7", "--clause", "LIFE-001", "--report-json", str(path), "-q"])
+    assert code == 0
+    assert _verdicts(_report(path)) == {"LIFE-001": "passed"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(port: int, timeout: float = 20.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {port}")

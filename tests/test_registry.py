@@ -1,0 +1,73 @@
+"""The registry, the checks and docs/clauses.md agree (STYLE habit 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from conformance.checks import all_checks
+from conformance.contract import ContractFileError, load_document, specs_dir
+from conformance.registry import load_registry, registry
+from conformance.reporting.clause_doc import clauses_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACT_FAMILIES = {
+    "lifecycle", "identity", "errors", "validation", "sentinels", "polling",
+    "isolation", "auth", "cors", "streaming",
+}  # fmt: skip
+
+
+def test_registry_matches_its_schema() -> None:
+    data = load_document(specs_dir() / "clauses.yaml")
+    schema = load_document(specs_dir() / "clauses.schema.json")
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft202012Validator(schema).validate(data)
+
+
+def test_every_clause_has_a_check_and_every_check_a_clause() -> None:
+    ids = set(registry().ids())
+    checks = set(all_checks())
+    assert ids - checks == set(), "clauses without a check"
+    assert checks - ids == set(), "checks naming an unknown clause"
+
+
+def test_registry_covers_every_family_of_the_contract() -> None:
+    families = {clause.family for clause in registry().clauses}
+    assert families >= CONTRACT_FAMILIES
+    assert len(registry().clauses) >= 40
+
+
+def test_docs_clauses_md_is_generated_from_the_registry() -> None:
+    committed = (ROOT / "docs" / "clauses.md").read_text(encoding="utf-8")
+    assert committed == clauses_markdown(registry()), (
+        "docs/clauses.md is stale: session-conformance clauses --markdown > docs/clauses.md"
+    )
+
+
+def test_every_clause_id_appears_in_the_docs() -> None:
+    text = (ROOT / "docs" / "clauses.md").read_text(encoding="utf-8")
+    for clause_id in registry().ids():
+        assert f"`{clause_id}`" in text
+
+
+@pytest.mark.parametrize(
+    ("mutation", "message"),
+    [
+        (lambda d: d["clauses"][0].update(level="MUSTN'T"), "clauses/0/level"),
+        (lambda d: d["clauses"][1].update(id=d["clauses"][0]["id"]), "appears twice"),
+        (lambda d: d["clauses"][0].update(family="nowhere"), "unknown family"),
+        (lambda d: d["clauses"][0].pop("statement"), "clauses/0"),
+    ],
+)
+def test_a_broken_registry_is_refused_with_the_place(
+    tmp_path: Path, mutation: object, message: str
+) -> None:
+    data = yaml.safe_load((specs_dir() / "clauses.yaml").read_text(encoding="utf-8"))
+    mutation(data)  # type: ignore[operator]
+    path = tmp_path / "clauses.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ContractFileError, match=message):
+        load_registry(path)
