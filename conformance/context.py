@@ -104,7 +104,9 @@ class CheckContext:
         self._created.pop((user_id, session_id), None)
 
     def poll(self, user_id: str, session_id: str) -> Poll:
-        """Poll status with backoff until a final phase or the ready timeout."""
+        """Poll status until a final phase or the ready timeout: after each poll, wait the
+        target's ETA when it gives one, else back off exponentially (both clamped to
+        ``poll_initial``..``poll_max``)."""
         started = time.monotonic()
         delay = self.settings.poll_initial
         seen: list[Exchange] = []
@@ -117,8 +119,11 @@ class CheckContext:
                 return Poll(tuple(seen), phase, elapsed)
             if exchange.status != 200 or elapsed >= self.settings.ready_timeout:
                 return Poll(tuple(seen), None, elapsed)
-            time.sleep(min(delay, max(0.0, self.settings.ready_timeout - elapsed)))
-            delay = min(delay * 2, self.settings.poll_max)
+            wait = _eta_seconds(exchange)
+            if wait is None:  # no ETA: exponential backoff from a short start
+                wait, delay = delay, min(delay * 2, self.settings.poll_max)
+            wait = min(max(wait, self.settings.poll_initial), self.settings.poll_max)
+            time.sleep(min(wait, max(0.0, self.settings.ready_timeout - elapsed)))
 
     def ready(self, user_id: str | None = None, body: JSONValue | None = None) -> Created:
         """Create a session and wait until it is Ready, or raise :class:`Undecided`."""
@@ -155,6 +160,16 @@ def _phase(exchange: Exchange) -> str | None:
     if exchange.status == 200 and isinstance(body, dict):
         phase = body.get("phase")
         return phase if isinstance(phase, str) else None
+    return None
+
+
+def _eta_seconds(exchange: Exchange) -> float | None:
+    """The target's own estimate of the time left (``progress.eta_ms``), if it gave one."""
+    body = exchange.body_json()
+    progress = body.get("progress") if isinstance(body, dict) else None
+    eta = progress.get("eta_ms") if isinstance(progress, dict) else None
+    if isinstance(eta, int) and not isinstance(eta, bool) and eta > 0:
+        return eta / 1000
     return None
 
 

@@ -1,3 +1,314 @@
-"""validation clauses (to be written)."""
+"""Validation: invalid input gets a 422 envelope pointing at the field; valid input is
+accepted (VAL-*).
+
+Bodies come from :mod:`conformance.generation`: valid ones from the component schemas,
+invalid ones as one named mutation of a valid body, each carrying the JSON pointer of the
+field it broke. Invalid run bodies need no session: schema validation (422) comes before
+existence (404). No invalid body carries a null, empty or sentinel ``session_id`` (that
+is a 400, the sentinels family's business).
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+from hypothesis import strategies as st
+
+from conformance.checks import check
+from conformance.client import encode
+from conformance.context import CheckContext, Undecided
+from conformance.expectations import describe, expect_status, expect_validation_error, field
+from conformance.generation import (
+    Mutation,
+    Site,
+    component,
+    invalid_bodies,
+    is_missing_id,
+    mutation_sites,
+    optional_subsets,
+    pattern_breakers,
+    valid_bodies,
+    values,
+)
+from conformance.properties import for_all
+from conformance.records import Exchange, Finding, JSONValue
+
+CREATE, RUN = "CreateSession", "RunRequest"
+#: Findings kept per clause before a check stops probing more sites.
+ENOUGH = 3
+#: What VAL-008 appends or prepends to a valid id.
+PADDINGS = ("\n", " ", "\r\n", "\t", "\n\n")
+POINTER = re.compile(r"(?:/(?:[^~/]|~[01])*)*")
+
+
+@check("VAL-001")
+def unknown_create_field_is_422(ctx: CheckContext) -> Iterator[Finding]:
+    user = ctx.new_user()
+    first = _create_raw(ctx, user, {"tool_metadata": {"tool": "search"}})
+    finding = expect_validation_error(
+        first, "tool_metadata", "create with the unknown field tool_metadata"
+    )
+    if finding is not None:
+        yield finding
+        return
+    site = Site("unknown_field", "")
+    yield from for_all(
+        ctx, invalid_bodies(CREATE, site, omit=_omitted(ctx)), _create_probe(ctx, user)
+    )
+
+
+@check("VAL-002")
+def invalid_create_body_is_422(ctx: CheckContext) -> Iterator[Finding]:
+    user = ctx.new_user()
+    omit = _omitted(ctx)
+    sites = [s for s in mutation_sites(CREATE, omit=omit) if s.kind != "unknown_field"]
+    yield from _per_site(ctx, CREATE, sites, _create_probe(ctx, user), omit=omit)
+
+
+@check("VAL-003")
+def invalid_run_body_is_422(ctx: CheckContext) -> Iterator[Finding]:
+    yield from _per_site(ctx, RUN, mutation_sites(RUN), _run_probe(ctx))
+
+
+@check("VAL-004")
+def run_session_id_missing_or_mistyped_is_422(ctx: CheckContext) -> Iterator[Finding]:
+    sites = [Site("missing", "/session_id"), Site("wrong_type", "/session_id")]
+    yield from _per_site(
+        ctx, RUN, sites, _run_probe(ctx), per_site=max(3, ctx.settings.max_examples // 2)
+    )
+
+
+@check("VAL-005")
+def invalid_user_id_is_422(ctx: CheckContext) -> Iterator[Finding]:
+    bad_ids = pattern_breakers(component("UserId")).filter(_path_safe)
+
+    def probe(case: tuple[str, str]) -> Finding | None:
+        role, user = case
+        if role == "run":
+            body = _run_body(ctx, user_id=user)
+            exchange = ctx.client.call("run", raw=encode(body))
+        else:
+            exchange = ctx.client.call(role, user_id=user, body={} if role == "create" else None)
+            _track(ctx, user, exchange)
+        return expect_validation_error(
+            exchange, "user_id", f"{role} with the user id {user!r}, which breaks its pattern"
+        )
+
+    cases = st.tuples(st.sampled_from(["create", "list", "run"]), bad_ids)
+    yield from for_all(ctx, cases, probe)
+
+
+@check("VAL-006")
+def every_valid_create_body_is_201(ctx: CheckContext) -> Iterator[Finding]:
+    user = ctx.new_user()
+    subsets = optional_subsets(CREATE, omit=_omitted(ctx))
+    per_subset = max(2, ctx.settings.max_examples // len(subsets))
+
+    def probe(body: dict[str, JSONValue]) -> Finding | None:
+        if "session_id" in body:
+            body = {**body, "session_id": _unique(ctx, str(body["session_id"]))}
+        exchange = ctx.client.create(user, body)
+        _track(ctx, user, exchange)
+        fields = ", ".join(sorted(body)) or "no fields"
+        return expect_status(exchange, 201, f"create with a valid body ({fields}): {body!r}")
+
+    for subset in subsets:
+        found = list(
+            for_all(ctx, valid_bodies(CREATE, present=subset), probe, max_examples=per_subset)
+        )
+        yield from found
+        if found:
+            return
+
+
+@check("VAL-007")
+def every_valid_run_body_is_200(ctx: CheckContext) -> Iterator[Finding]:
+    created = ctx.ready()
+    fixed: dict[str, JSONValue] = {"user_id": created.user_id, "session_id": created.session_id}
+
+    def probe(body: dict[str, JSONValue]) -> Finding | None:
+        exchange = ctx.client.call("run", body=body)
+        return expect_status(
+            exchange, 200, f"run on a Ready session with a valid body: {_short(body)}"
+        )
+
+    yield from for_all(ctx, valid_bodies(RUN, overrides=fixed), probe)
+
+
+@check("VAL-008")
+def patterns_match_the_whole_id(ctx: CheckContext) -> Iterator[Finding]:
+    places = ["run body session_id", "run body user_id", "create path user_id"]
+    if "client_ids" in ctx.settings.features:
+        places.append("create body session_id")
+    session_ids = values(component("ClientSessionId"))
+    user_ids = values(component("UserId"))
+
+    def probe(case: tuple[str, str, str, bool]) -> Finding | None:
+        place, base, pad, before = case
+        padded = pad + base if before else base + pad
+        name = place.rsplit(" ", 1)[-1]
+        what = f"{place} {padded!r} (a valid id {'after' if before else 'followed by'} {pad!r})"
+        if place.startswith("run"):
+            exchange = ctx.client.call("run", raw=encode(_run_body(ctx, **{name: padded})))
+        elif place == "create path user_id":
+            exchange = ctx.client.create(padded, {})
+            _track(ctx, padded, exchange)
+        else:
+            user = ctx.new_user()
+            exchange = ctx.client.create(user, {"session_id": padded})
+            _track(ctx, user, exchange)
+        return expect_validation_error(exchange, name, what)
+
+    def case_for(place: str) -> st.SearchStrategy[tuple[str, str, str, bool]]:
+        ids = user_ids if place.endswith("user_id") else session_ids
+        return st.tuples(st.just(place), ids, st.sampled_from(PADDINGS), st.booleans())
+
+    strategy = st.sampled_from(places).flatmap(case_for)
+    yield from for_all(ctx, strategy.filter(lambda c: not is_missing_id(c[1])), probe)
+
+
+@check("VAL-009")
+def validation_errors_carry_pointers(ctx: CheckContext) -> Iterator[Finding]:
+    user = ctx.new_user()
+    seen: list[Exchange] = []
+
+    def probe(case: tuple[str, Mutation]) -> Finding | None:
+        role, mutation = case
+        if role == "create":
+            exchange = _create_raw(ctx, user, mutation.body)
+        else:
+            exchange = ctx.client.call("run", raw=encode(mutation.body))
+        if exchange.status != 422:
+            return None  # whether it should be a 422 is VAL-002/VAL-003's question
+        seen.append(exchange)
+        return _envelope_422_problem(exchange, mutation)
+
+    creates = invalid_bodies(CREATE, omit=_omitted(ctx)).map(lambda m: ("create", m))
+    runs = invalid_bodies(RUN).map(lambda m: ("run", m))
+    yield from for_all(ctx, st.one_of(creates, runs), probe)
+    if not seen:
+        raise Undecided("no invalid body drew a 422, so the shape of a 422 could not be checked")
+
+
+# -- probes -------------------------------------------------------------------------------
+
+
+def _per_site(
+    ctx: CheckContext,
+    name: str,
+    sites: list[Site] | tuple[Site, ...],
+    probe: Callable[[Mutation], Finding | None],
+    *,
+    omit: frozenset[str] = frozenset(),
+    per_site: int | None = None,
+) -> Iterator[Finding]:
+    """Every site gets its own examples, so each way of breaking a body is tried."""
+    count = per_site or max(2, ctx.settings.max_examples // len(sites))
+    found = 0
+    for site in sites:
+        strategy = invalid_bodies(name, site, omit=omit)
+        for finding in for_all(ctx, strategy, probe, max_examples=count):
+            yield finding
+            found += 1
+        if found >= ENOUGH:
+            return
+
+
+def _create_probe(ctx: CheckContext, user: str) -> Callable[[Mutation], Finding | None]:
+    def probe(mutation: Mutation) -> Finding | None:
+        exchange = _create_raw(ctx, user, mutation.body)
+        return expect_validation_error(
+            exchange, mutation.field, f"create with {mutation.describe()}"
+        )
+
+    return probe
+
+
+def _run_probe(ctx: CheckContext) -> Callable[[Mutation], Finding | None]:
+    def probe(mutation: Mutation) -> Finding | None:
+        exchange = ctx.client.call("run", raw=encode(mutation.body))
+        return expect_validation_error(exchange, mutation.field, f"run with {mutation.describe()}")
+
+    return probe
+
+
+def _create_raw(ctx: CheckContext, user: str, body: JSONValue) -> Exchange:
+    """Create with ``body`` encoded as given (``null`` included); track what it made."""
+    exchange = ctx.client.call("create", user_id=user, raw=encode(body))
+    _track(ctx, user, exchange)
+    return exchange
+
+
+def _track(ctx: CheckContext, user: str, exchange: Exchange) -> None:
+    """A create that should have failed but made a session: clean it up afterwards."""
+    if exchange.status in (200, 201):
+        session_id = ctx.client.created_id(exchange)
+        if session_id is not None:
+            ctx.track(user, session_id)
+
+
+def _run_body(ctx: CheckContext, **fields: str) -> dict[str, JSONValue]:
+    body: dict[str, JSONValue] = {
+        "user_id": ctx.new_user(),
+        "session_id": ctx.new_session_id(),
+        "new_message": {"role": "user", "parts": [{"text": "hello"}]},
+    }
+    body.update(fields)
+    return body
+
+
+def _envelope_422_problem(exchange: Exchange, mutation: Mutation) -> Finding | None:
+    problems: list[str] = []
+    if field(exchange, "ok") is not False:
+        problems.append("ok is not false")
+    if field(exchange, "error") != "VALIDATION_ERROR":
+        problems.append(f"error is {field(exchange, 'error')!r}, not 'VALIDATION_ERROR'")
+    errors = field(exchange, "details", "errors")
+    if not isinstance(errors, list) or not errors:
+        problems.append(f"details.errors is {errors!r}, not a non-empty list")
+    for entry in errors if isinstance(errors, list) else []:
+        path = entry.get("path") if isinstance(entry, dict) else None
+        message = entry.get("message") if isinstance(entry, dict) else None
+        if not isinstance(path, str) or not POINTER.fullmatch(path):
+            problems.append(f"entry {entry!r} has no JSON pointer path")
+        elif not isinstance(message, str) or not message.strip():
+            problems.append(f"entry {entry!r} has no message")
+    if not problems:
+        return None
+    return Finding(
+        f"422 for {mutation.describe()}: {'; '.join(problems[:3])}; got {describe(exchange)}",
+        "error VALIDATION_ERROR and details.errors: a non-empty list of {path: JSON pointer, "
+        "message: string}",
+        exchange,
+    )
+
+
+# -- values -------------------------------------------------------------------------------
+
+
+def _omitted(ctx: CheckContext) -> frozenset[str]:
+    """Create-body fields left out: ``session_id`` when the target mints every id."""
+    return frozenset() if "client_ids" in ctx.settings.features else frozenset({"session_id"})
+
+
+def _unique(ctx: CheckContext, session_id: str) -> str:
+    """A drawn client id made unique (ids may be global, and a deleted id need not be
+    free again), keeping its first characters and at most 128 in all."""
+    return f"{session_id[:111]}-{ctx.rng.getrandbits(64):016x}"
+
+
+def _path_safe(user_id: str) -> bool:
+    """Ids that stay one printable path segment through any proxy (no ``/``, no dot
+    segments, no control characters)."""
+    return (
+        bool(user_id.strip())
+        and "/" not in user_id
+        and user_id.isprintable()
+        and (user_id not in (".", ".."))
+    )
+
+
+def _short(value: JSONValue) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
