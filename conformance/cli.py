@@ -6,7 +6,8 @@ A thin shell over the runner and the reference. Exit codes (documented in the RE
 - 1: a clause failed (a MUST clause; with ``--strict`` any clause);
 - 2: usage error (bad flag, bad URL, unknown clause id);
 - 3: the harness could not decide (target unreachable, a clause ``error``, an invalid
-  contract file) and nothing failed.
+  contract file) and nothing failed;
+- 130: interrupted (Ctrl-C); the report holds the clauses decided so far.
 
 Bad input ends in one readable line on stderr, never a traceback; when ``check`` was
 asked for a JSON report, the report is written in every case.
@@ -33,10 +34,10 @@ from conformance.registry import registry
 from conformance.reporting.clause_doc import clauses_markdown
 from conformance.reporting.console import ConsoleReporter
 from conformance.reporting.json_report import write_json_report
-from conformance.runner import RunFinished, UnknownClause, exit_code, run
+from conformance.runner import INTERRUPTED, RunFinished, UnknownClause, exit_code, run, select
 from conformance.target import Limits, Target
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNDECIDED = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNDECIDED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 TOKEN_ENV = "SESSION_CONFORMANCE_TOKEN"
 #: What the bundled reference declares when ``check`` runs it in-process.
 REFERENCE_CORS_ORIGIN = "https://app.example"
@@ -141,13 +142,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNDECIDED
     except KeyboardInterrupt:
         _fail("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
 
 
 def _check(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get(TOKEN_ENV) or None
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     clause_ids = [cid for group in args.clause or [] for cid in group]
+    try:
+        select(clause_ids)
+    except UnknownClause as exc:
+        raise UsageError(str(exc)) from exc
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     cors_origin = args.cors_origin
     limits = Limits(connect_timeout=args.connect_timeout, read_timeout=args.timeout)
     if args.url is None:
@@ -173,14 +178,11 @@ def _check(args: argparse.Namespace) -> int:
     reporter = ConsoleReporter(sys.stdout, verbose=args.verbose, quiet=args.quiet)
     report: RunReport | None = None
     with target:
-        try:
-            for event in run(target, settings, clause_ids=clause_ids):
-                if isinstance(event, RunFinished):
-                    report = dataclasses.replace(event.report, replay=_replay(args, seed))
-                    event = RunFinished(report)
-                reporter.handle(event)
-        except UnknownClause as exc:
-            raise UsageError(str(exc)) from exc
+        for event in run(target, settings, clause_ids=clause_ids):
+            if isinstance(event, RunFinished):
+                report = dataclasses.replace(event.report, replay=_replay(args, seed))
+                event = RunFinished(report)
+            reporter.handle(event)
     assert report is not None
     if args.report_json is not None:
         try:
@@ -188,10 +190,11 @@ def _check(args: argparse.Namespace) -> int:
         except OSError as exc:
             _fail(f"cannot write the JSON report to {args.report_json}: {exc.strerror or exc}")
             return EXIT_UNDECIDED
-    code = exit_code(report, strict=args.strict)
-    if report.notes:
-        _fail(report.notes[0])
-    return code
+    for note in report.notes:
+        _fail(note)
+    if any(note.startswith(INTERRUPTED) for note in report.notes):
+        return EXIT_INTERRUPTED
+    return exit_code(report, strict=args.strict)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -246,7 +249,8 @@ def _replay(args: argparse.Namespace, seed: int) -> str:
     if args.no_client_ids:
         parts.append("--no-client-ids")
     command = shlex.join(parts)
-    if args.url and (args.token or os.environ.get(TOKEN_ENV)):
+    if args.url and args.token:
+        # The secret itself is never printed: the replay reads it from the environment.
         command += f' --token "${TOKEN_ENV}"'
     return command
 

@@ -36,6 +36,9 @@ FEATURE_REASONS = {
 }
 
 
+INTERRUPTED = "interrupted"
+
+
 class UnknownClause(ValueError):
     """A clause id asked for is not in the registry."""
 
@@ -94,13 +97,18 @@ def run(
     client = ContractClient(target, profile)
     unreachable = _preflight(target, client)
     results: list[ClauseResult] = []
-    for clause in clauses:
-        if unreachable is not None:
-            result = _result(clause, settings.seed, Verdict.ERROR, unreachable, 0.0)
-        else:
-            result = run_clause(clause, client, settings)
-        results.append(result)
-        yield ClauseFinished(result)
+    notes = [unreachable] if unreachable else []
+    try:
+        for clause in clauses:
+            if unreachable is not None:
+                result = _result(clause, settings.seed, Verdict.ERROR, unreachable, 0.0)
+            else:
+                result = run_clause(clause, client, settings)
+            results.append(result)
+            yield ClauseFinished(result)
+    except KeyboardInterrupt:
+        # The run ends early but still ends: the report holds what was decided.
+        notes.append(f"{INTERRUPTED}: {len(results)} of {len(clauses)} clauses decided")
     report = RunReport(
         tool="session-conformance",
         version=__version__,
@@ -111,7 +119,7 @@ def run(
         duration_ms=(time.perf_counter() - started) * 1000,
         results=tuple(results),
         settings=_settings_items(settings),
-        notes=(unreachable,) if unreachable else (),
+        notes=tuple(notes),
     )
     yield RunFinished(report)
 

@@ -52,7 +52,8 @@ class Target:
             raise ValueError("give a base URL or an ASGI app, not both or neither")
         self.limits = limits or Limits()
         self.token = token
-        self.redactor = redactor or Redactor(secrets=(token,) if token else ())
+        secrets = tuple(s for s in (token, _url_password(base_url)) if s)
+        self.redactor = redactor or Redactor(secrets=secrets)
         timeout = httpx.Timeout(
             self.limits.read_timeout, connect=self.limits.connect_timeout, pool=None
         )
@@ -174,6 +175,11 @@ class Target:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _url_password(url: str | None) -> str | None:
+    """A password in the URL's userinfo is a secret like the token."""
+    return httpx.URL(url).password or None if url else None
 
 
 def _has(headers: Mapping[str, str], name: str) -> bool:

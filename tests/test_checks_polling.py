@@ -36,12 +36,12 @@ SEEDS = (1, 2)
 #: What the summary of each mutant's failure must say.
 MESSAGES: dict[type[Mutant], str] = {
     StatusWithoutProgress: "'progress' is a required property",
-    PercentPerPhase: "percent went down from",
+    PercentPerPhase: "percent went down from 60 to 10",
     PhaseFlapsBack: "phase went back from Provisioning to Starting",
     ReadyAt99: "Ready with percent 99",
     ReadyFlaps: "phase Ready was followed by",
     FailsWithoutError: "Failed with error None",
-    NeverReady: "after 1.0s of polling",
+    NeverReady: "was still 'Starting' after",
 }
 
 

@@ -200,3 +200,28 @@ def _wait_for(port: int, timeout: float = 20.0) -> None:
                 return
         time.sleep(0.05)
     raise AssertionError(f"nothing listens on {port}")
+
+
+def test_ctrl_c_still_writes_the_report(tmp_path: Path) -> None:
+    """SIGINT mid-run: exit 130, one line, and a valid report of what was decided."""
+    import signal
+    import time
+
+    path = tmp_path / "r.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "conformance.cli", "check", "--seed", "1",
+         "--provision-seconds", "2", "--report-json", str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    for line in process.stdout:  # wait until the run is under way
+        if "PASS" in line:
+            break
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, out + err
+    assert "Traceback" not in out + err
+    report = _report(path)
+    assert any(note.startswith("interrupted") for note in report["notes"])  # type: ignore[attr-defined]
+    assert 0 < len(report["clauses"]) < 63  # type: ignore[arg-type]

@@ -105,9 +105,12 @@ def _frame_problems(frame: Frame) -> list[str]:
         value: JSONValue = json.loads(frame.data, parse_constant=_no_constant)
     except ValueError:
         return [f"data is not JSON: {frame.data[:120]!r}"]
-    if isinstance(value, dict) and ("error" in value or value.get("ok") is False):
-        return [f"an error inside the stream: {frame.data[:120]!r}"]
     errors = schema_errors("Event", value)
+    looks_like_error = isinstance(value, dict) and (
+        value.get("ok") is False or (bool(errors) and "error" in value)
+    )
+    if looks_like_error:
+        return [f"an error inside the stream: {frame.data[:120]!r}"]
     return [f"not an Event ({'; '.join(errors[:2])})"] if errors else []
 
 
