@@ -133,9 +133,14 @@ class CheckContext:
         poll = self.poll(created.user_id, created.session_id)
         if poll.final_phase != "Ready":
             last = poll.exchanges[-1]
+            why = (
+                "ended Failed"
+                if poll.final_phase == "Failed"
+                else f"did not become Ready within {self.settings.ready_timeout:g}s"
+            )
             raise Undecided(
-                f"precondition failed: session {created.session_id} did not become Ready "
-                f"within {self.settings.ready_timeout:g}s (last status: {_describe(last)})"
+                f"precondition failed: session {created.session_id} {why} "
+                f"(last status: {_describe(last)})"
             )
         return created
 

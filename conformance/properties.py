@@ -3,7 +3,9 @@
 :func:`for_all` runs ``probe`` on values drawn from ``strategy`` with the clause's seed
 (no example database, so the same seed replays the same requests). The first probe that
 returns a finding makes hypothesis shrink towards the smallest failing value; the
-finding for that value is what the check yields.
+finding for that value is what the check yields. A probe that raises
+:class:`~conformance.context.Undecided` or :class:`~conformance.target.TargetError` ends
+the property at once, and the exception is raised again once hypothesis is done.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import FlakyFailure
 
-from conformance.context import CheckContext
+from conformance.context import CheckContext, Undecided
 from conformance.records import Finding
+from conformance.target import TargetError
 
 T = TypeVar("T")
 
@@ -36,6 +39,26 @@ def for_all(
 ) -> Iterator[Finding]:
     """Yield the (shrunk) finding of the first value ``probe`` rejects, if any."""
 
+    stopped: list[Exception] = []
+    violated: list[Finding] = []
+
+    def guarded(value: T) -> Finding | None:
+        # A probe that cannot decide (a precondition it could not set up, no answer from
+        # the target) before any violation ends the property at once: shrinking would
+        # replay it as a flaky violation. It is raised again below. While shrinking a
+        # violation, such a value simply does not count as failing.
+        if stopped:
+            return None
+        try:
+            finding = probe(value)
+        except (Undecided, TargetError) as exc:
+            if not violated:
+                stopped.append(exc)
+            return None
+        if finding is not None:
+            violated.append(finding)
+        return finding
+
     @settings(
         max_examples=max_examples or ctx.settings.max_examples,
         database=None,
@@ -50,7 +73,7 @@ def for_all(
     @seed(ctx.seed)
     @given(strategy)
     def prop(value: T) -> None:
-        finding = probe(value)
+        finding = guarded(value)
         if finding is not None:
             raise _Violation(finding)
 
@@ -58,6 +81,7 @@ def for_all(
         prop()
     except _Violation as violation:
         yield violation.finding
+        return
     except FlakyFailure as flaky:
         inner = [e for e in flaky.exceptions if isinstance(e, _Violation)]
         if not inner:
@@ -68,3 +92,5 @@ def for_all(
             first.expected,
             first.exchange,
         )
+    if stopped:
+        raise stopped[0]

@@ -7,9 +7,16 @@ passes through it when it is recorded, so no reporter ever sees a secret.
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 
 MARK = "[REDACTED]"
+#: Characters a token is made of. A short secret is replaced only where it stands alone,
+#: not inside a longer word: a token ``t`` must not turn ``"turns"`` into garbage and
+#: break the JSON the checks read.
+_TOKEN_CHARS = r"A-Za-z0-9_-"
+LONG_SECRET = 8
 ALWAYS_SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
 
 
@@ -36,16 +43,27 @@ class Redactor:
     def text(self, value: str) -> str:
         for secret in self.secrets:
             if secret:
-                value = value.replace(secret, MARK)
+                value = _standalone(secret).sub(MARK, value)
         return value
 
     def body(self, value: bytes) -> bytes:
         for secret in self.secrets:
             if secret:
-                value = value.replace(secret.encode("utf-8"), MARK.encode("utf-8"))
+                pattern = re.compile(_standalone(secret).pattern.encode("utf-8"))
+                value = pattern.sub(MARK.encode("utf-8"), value)
         return value
 
     def _is_secret(self, value: str) -> bool:
         # Known secrets are always hidden; an unknown credential is a probe value the
         # harness made up (e.g. a wrong token) and is shown so the failure is readable.
         return not self.secrets or any(secret and secret in value for secret in self.secrets)
+
+
+@functools.cache
+def _standalone(secret: str) -> re.Pattern[str]:
+    """Where ``secret`` is to be replaced: everywhere when it is long enough never to
+    occur by chance (also inside a longer word, as in a probe's ``<token>x``); only
+    where it stands alone when it is short."""
+    if len(secret) >= LONG_SECRET:
+        return re.compile(re.escape(secret))
+    return re.compile(rf"(?<![{_TOKEN_CHARS}]){re.escape(secret)}(?![{_TOKEN_CHARS}])")

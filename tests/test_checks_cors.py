@@ -22,8 +22,8 @@ from fixtures.broken.cors import (
     MUTANTS,
     NoCorsOnErrors,
     NoVaryOrigin,
-    PreflightWithoutAuthorization,
     PrefixOriginMatch,
+    PreflightWithoutAuthorization,
     ReflectsAnyOrigin,
     WildcardWithCredentials,
 )

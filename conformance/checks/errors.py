@@ -10,8 +10,6 @@ requests that break two rules at once and demands the rule that comes first.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from urllib.parse import quote
 
 from hypothesis import strategies as st
 
@@ -19,15 +17,13 @@ from conformance.checks import check
 from conformance.client import encode, run_body
 from conformance.context import CheckContext
 from conformance.expectations import describe, expect_envelope, expect_error, expect_status
-from conformance.generation import component, invalid_bodies, json_values, matches
+from conformance.hostile import PROBE_METHODS, Hostile, hostile_requests, send_hostile
 from conformance.profile import Route
 from conformance.properties import for_all
 from conformance.records import Exchange, Finding, JSONValue
 
 #: 1 MiB: a body of exactly this many bytes is accepted, one more is 413.
 BODY_LIMIT = 1_048_576
-#: Methods probed for 404/405 (HEAD answers carry no body; OPTIONS is CORS's).
-PROBE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 #: Media types that are not application/json (``None``: no Content-Type at all).
 WRONG_MEDIA_TYPES: tuple[str | None, ...] = (
     "text/plain",
@@ -185,7 +181,10 @@ def every_error_is_the_envelope(ctx: CheckContext) -> Iterator[Finding]:
         return expect_envelope(exchange, f"{request.describe()} answered {exchange.status}")
 
     yield from for_all(
-        ctx, hostile_requests(ctx), probe, max_examples=ctx.settings.max_examples * 2
+        ctx,
+        hostile_requests(ctx.client.profile, with_auth=ctx.settings.token is not None),
+        probe,
+        max_examples=ctx.settings.max_examples * 2,
     )
 
 
@@ -207,263 +206,117 @@ def no_request_gets_a_5xx(ctx: CheckContext) -> Iterator[Finding]:
         return None
 
     yield from for_all(
-        ctx, hostile_requests(ctx), probe, max_examples=ctx.settings.max_examples * 2
+        ctx,
+        hostile_requests(ctx.client.profile, with_auth=ctx.settings.token is not None),
+        probe,
+        max_examples=ctx.settings.max_examples * 2,
     )
 
 
 @check("ERR-008")
 def errors_follow_the_precedence(ctx: CheckContext) -> Iterator[Finding]:
-    for why, exchange, status, code in _precedence_probes(ctx):
-        finding = expect_error(exchange, status, code, why)
+    for expected, why, exchange in _precedence_probes(ctx):
+        status, code = expected.split(" ", 1)
+        finding = expect_error(exchange, int(status), code, f"{why} (must be {status} first)")
         if finding is not None:
             yield finding
 
 
-#: What was sent (already sent when yielded), and the status and code it must get.
-Probe = tuple[str, Exchange, int, str]
+#: The status and code that must win, what was sent, and the exchange (sent when yielded).
+Probe = tuple[str, str, Exchange]
+E400, E415, E413 = "400 MALFORMED_JSON", "415 UNSUPPORTED_MEDIA_TYPE", "413 PAYLOAD_TOO_LARGE"
+E422, MISSING, NOT_FOUND = "422 VALIDATION_ERROR", "400 SESSION_ID_MISSING", "404 SESSION_NOT_FOUND"
+TEXT = {"Content-Type": "text/plain"}
 
 
 def _precedence_probes(ctx: CheckContext) -> Iterator[Probe]:
     """Requests that break two rules; the first rule in the contract's order must win."""
     user, missing = ctx.new_user(), ctx.new_session_id()
     valid = run_body(user, missing)
+    sentinel = encode({**valid, "session_id": "undefined"})
     unknown = {**valid, "tool_metadata": {}}
-    sentinel_and_unknown = {**unknown, "session_id": "undefined"}
     garbage = b'{"session_id": "undefined", '
-    big_text = b"x" * (BODY_LIMIT + 1)
-    big_json = b'{"pad":"' + b"x" * BODY_LIMIT
-    text = {"Content-Type": "text/plain"}
+    big_text, big_json = b"x" * (BODY_LIMIT + 1), b'{"pad":"' + b"x" * BODY_LIMIT
+
+    def send(role: str, raw: bytes, headers: dict[str, str] | None = None) -> Exchange:
+        return _send_raw(ctx, role, user, raw, headers)
+
+    yield E422, "run: an unknown field, a never-created id", send("run", encode(unknown))
     yield (
-        "run with an unknown field on a never-created session (422 before 404)",
-        _send_raw(ctx, "run", user, encode(unknown)),
-        422,
-        "VALIDATION_ERROR",
+        MISSING,
+        "run: session_id 'undefined' and an unknown field",
+        send("run", encode({**unknown, "session_id": "undefined"})),
     )
-    yield (
-        "run with session_id 'undefined' and an unknown field (sentinel 400 before 422)",
-        _send_raw(ctx, "run", user, encode(sentinel_and_unknown)),
-        400,
-        "SESSION_ID_MISSING",
-    )
-    yield (
-        "run with a body that is not JSON and mentions 'undefined' (400 MALFORMED_JSON)",
-        _send_raw(ctx, "run", user, garbage),
-        400,
-        "MALFORMED_JSON",
-    )
+    yield E400, "run: a body that is not JSON but mentions 'undefined'", send("run", garbage)
+    yield E415, "run: session_id 'undefined' sent as text/plain", send("run", sentinel, TEXT)
     for role in ("create", "run"):
-        yield (
-            f"{role} with malformed JSON sent as text/plain (415 before 400)",
-            _send_raw(ctx, role, user, garbage, text),
-            415,
-            "UNSUPPORTED_MEDIA_TYPE",
-        )
-        yield (
-            f"{role} with {len(big_text)} bytes of text/plain (415 before 413)",
-            _send_raw(ctx, role, user, big_text, text),
-            415,
-            "UNSUPPORTED_MEDIA_TYPE",
-        )
-        yield (
-            f"{role} with {len(big_json)} bytes of malformed JSON (413 before 400)",
-            _send_raw(ctx, role, user, big_json),
-            413,
-            "PAYLOAD_TOO_LARGE",
-        )
-    yield (
-        "run with session_id 'undefined' sent as text/plain (415 before the sentinel 400)",
-        _send_raw(ctx, "run", user, encode({**valid, "session_id": "undefined"}), text),
-        415,
-        "UNSUPPORTED_MEDIA_TYPE",
-    )
+        yield E415, f"{role}: malformed JSON sent as text/plain", send(role, garbage, TEXT)
+        yield E415, f"{role}: {len(big_text)} bytes of text/plain", send(role, big_text, TEXT)
+        yield E413, f"{role}: {len(big_json)} bytes of malformed JSON", send(role, big_json)
     if ctx.client.profile.has("get"):
+        bad_user = "-sc-bad-user"
         yield (
-            "get with a user id breaking its pattern and session id 'undefined' (400 before 422)",
-            ctx.client.get("-sc-bad-user", "undefined"),
-            400,
-            "SESSION_ID_MISSING",
+            MISSING,
+            f"get: user {bad_user!r} and session 'undefined'",
+            ctx.client.get(bad_user, "undefined"),
         )
         yield (
-            "get with a user id breaking its pattern and a never-created session (422 before 404)",
-            ctx.client.get("-sc-bad-user", missing),
-            422,
-            "VALIDATION_ERROR",
+            E422,
+            f"get: user {bad_user!r} and a never-created session",
+            ctx.client.get(bad_user, missing),
         )
     yield from _state_probes(ctx)
     if ctx.settings.token is not None:
-        yield from _auth_probes(ctx, user, garbage, big_json)
+        yield from _auth_probes(ctx, encode(valid), garbage, big_json)
 
 
 def _state_probes(ctx: CheckContext) -> Iterator[Probe]:
     """Ownership before state, validation before state and before SESSION_EXISTS."""
     owner, other = ctx.new_user(), ctx.new_user()
-    wanted = ctx.new_session_id()
     client_ids = "client_ids" in ctx.settings.features
-    created = ctx.create(owner, {"session_id": wanted} if client_ids else {})
-    sid = created.session_id
+    sid = ctx.create(owner, {"session_id": ctx.new_session_id()} if client_ids else {}).session_id
+    yield NOT_FOUND, "run by another user on a session not (yet) Ready", ctx.client.run(other, sid)
+    message: JSONValue = {"role": "user", "parts": [{"text": "x"}], "sc": 1}
+    body = encode({**run_body(owner, sid), "new_message": message})
     yield (
-        "run by another user on a session that exists (404 before 409)",
-        ctx.client.run(other, sid),
-        404,
-        "SESSION_NOT_FOUND",
-    )
-    yield (
-        "run by the owner with an unknown field in new_message (422 before 409)",
-        _send_raw(
-            ctx,
-            "run",
-            owner,
-            encode(
-                {
-                    **run_body(owner, sid),
-                    "new_message": {"role": "user", "parts": [{"text": "x"}], "sc": 1},
-                }
-            ),
-        ),
-        422,
-        "VALIDATION_ERROR",
+        E422,
+        "run by the owner, an unknown field in new_message",
+        _send_raw(ctx, "run", owner, body),
     )
     if client_ids:
+        taken = encode({"session_id": sid, "tool_metadata": 1})
         yield (
-            "create with a taken session_id and an unknown field (422 before 409)",
-            _send_raw(ctx, "create", owner, encode({"session_id": sid, "tool_metadata": 1})),
-            422,
-            "VALIDATION_ERROR",
+            E422,
+            "create: a taken session_id and an unknown field",
+            _send_raw(ctx, "create", owner, taken),
         )
 
 
-def _auth_probes(ctx: CheckContext, user: str, garbage: bytes, big_json: bytes) -> Iterator[Probe]:
+def _auth_probes(ctx: CheckContext, valid: bytes, garbage: bytes, big: bytes) -> Iterator[Probe]:
     """404 and 405 before 401; 401 before 415, 413 and 400."""
     target = ctx.client.target
-    served = ctx.client.profile.route("run")
-    wrong = next(
-        m for m in PROBE_METHODS if m not in ctx.client.profile.methods_at(served.template)
-    )
-    yield (
-        "an unknown route without a token (404 before 401)",
-        target.send("GET", f"/sc-nowhere-{ctx.rng.getrandbits(32):08x}", auth=False),
-        404,
-        "NOT_FOUND",
-    )
-    yield (
-        f"{wrong} on the run route without a token (405 before 401)",
-        target.send(wrong, served.path(), auth=False),
-        405,
-        "METHOD_NOT_ALLOWED",
-    )
+    run = ctx.client.profile.route("run")
+    served = ctx.client.profile.methods_at(run.template)
+    nowhere = f"/sc-nowhere-{ctx.rng.getrandbits(32):08x}"
+    yield "404 NOT_FOUND", "an unknown route, no token", target.send("GET", nowhere, auth=False)
+    for wrong in (m for m in PROBE_METHODS if m not in served):
+        yield (
+            "405 METHOD_NOT_ALLOWED",
+            f"{wrong} on the run route, no token",
+            target.send(wrong, run.path(), auth=False),
+        )
+        break
+    json_type = {"Content-Type": "application/json"}
     for why, raw, headers in (
-        (
-            "a valid body sent as text/plain",
-            encode(run_body(user, "sc-x")),
-            {"Content-Type": "text/plain"},
-        ),
-        ("malformed JSON", garbage, {"Content-Type": "application/json"}),
-        (f"{len(big_json)} bytes", big_json, {"Content-Type": "application/json"}),
+        ("a valid body as text/plain", valid, TEXT),
+        ("malformed JSON", garbage, json_type),
+        (f"{len(big)} bytes", big, json_type),
     ):
         yield (
-            f"run without a token and with {why} (401 first)",
-            target.send(served.method, served.path(), headers=headers, content=raw, auth=False),
-            401,
-            "UNAUTHORIZED",
+            "401 UNAUTHORIZED",
+            f"run without a token, with {why}",
+            target.send(run.method, run.path(), headers=headers, content=raw, auth=False),
         )
-
-
-# -- hostile requests ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Hostile:
-    """One odd request: a role's route (or no route), a method, ids, a media type, a body.
-
-    ``None`` ids are minted fresh when sent (a new user, a never-created session)."""
-
-    role: str | None
-    method: str
-    user: str | None
-    session_id: str | None
-    media_type: str | None
-    body: bytes | None
-    auth: bool
-    #: No conformant answer can be a success: nothing exists to find, or the method or
-    #: token is wrong.
-    must_fail: bool = True
-
-    def describe(self) -> str:
-        where = self.role or "an unknown route"
-        ids = f" user={self.user!r}" if self.user is not None else ""
-        ids += f" session={self.session_id!r}" if self.session_id is not None else ""
-        body = "no body" if self.body is None else f"body {self.body[:60]!r}"
-        kind = self.media_type or "no Content-Type"
-        token = "" if self.auth else ", no token"
-        return f"{self.method} on {where}{ids} with {body} ({kind}{token})"
-
-
-def hostile_requests(ctx: CheckContext) -> st.SearchStrategy[Hostile]:
-    profile = ctx.client.profile
-    roles: list[str | None] = [None, *(name for name, _ in profile.routes)]
-    odd_text = st.text(min_size=1, max_size=24).filter(lambda s: s not in (".", ".."))
-    ids = (
-        st.none()
-        | odd_text
-        | st.sampled_from(["undefined", " null ", "[object Object]", "%2F", "a b"])
-    )
-    media = st.sampled_from(["application/json", "application/json", "text/plain", None]) | (
-        st.from_regex(r"[a-z]{1,8}/[a-z0-9.+-]{1,12}", fullmatch=True)
-    )
-    bodies = st.one_of(
-        st.none(),
-        st.binary(max_size=64),
-        json_values().map(encode),
-        st.sampled_from(["CreateSession", "RunRequest"])
-        .flatmap(invalid_bodies)
-        .map(lambda m: encode(m.body)),
-        st.tuples(odd_text, odd_text).map(lambda p: encode(run_body(_unused(p[0]), p[1]))),
-    )
-    auth = st.booleans() if ctx.settings.token is not None else st.just(True)
-
-    def build(role: str | None) -> st.SearchStrategy[Hostile]:
-        method = profile.route(role).method if role is not None else "GET"
-        served = profile.methods_at(profile.route(role).template) if role else frozenset()
-        return st.builds(
-            Hostile,
-            role=st.just(role),
-            method=st.sampled_from([method, method, *PROBE_METHODS]),
-            user=ids,
-            session_id=ids,
-            media_type=media,
-            body=bodies,
-            auth=auth,
-        ).map(
-            lambda h: replace(
-                h,
-                must_fail=(role not in ("create", "list") or not h.auth or h.method not in served),
-            )
-        )
-
-    return st.sampled_from(roles).flatmap(build)
-
-
-def send_hostile(ctx: CheckContext, request: Hostile) -> Exchange:
-    user = request.user if request.user is not None else ctx.new_user()
-    if request.role is None:
-        path = f"/sc-nowhere-{quote(request.session_id or 'x', safe='')}"
-    else:
-        path = ctx.client.profile.route(request.role).path(
-            user_id=_unused(user) if request.user is not None else user,
-            session_id=request.session_id
-            if request.session_id is not None
-            else ctx.new_session_id(),
-        )
-    headers = {} if request.media_type is None else {"Content-Type": request.media_type}
-    body = request.body if request.method in ("POST", "PUT", "PATCH") else None
-    exchange = ctx.client.target.send(
-        request.method, path, headers=headers, content=body, auth=request.auth
-    )
-    if request.role == "create" and exchange.status in (200, 201):
-        session_id = ctx.client.created_id(exchange)
-        if session_id is not None:
-            ctx.track(user, session_id)
-    return exchange
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -540,8 +393,3 @@ def _allow_problem(exchange: Exchange, served: frozenset[str], why: str) -> Find
     return Finding(
         f"{why}: 405 with {shown}", f"Allow naming {', '.join(sorted(served))}", exchange
     )
-
-
-def _unused(user: str) -> str:
-    """An odd user id that no one uses: a valid one gets a prefix no real user has."""
-    return f"sc-odd-{user}"[:128] if matches(component("UserId"), user) else user

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
@@ -45,37 +45,6 @@ class CreateShape:
     client_id: bool
 
 
-def for_all_decided(
-    ctx: CheckContext,
-    strategy: st.SearchStrategy[T],
-    probe: Callable[[T], Finding | None],
-    *,
-    max_examples: int | None = None,
-) -> Iterator[Finding]:
-    """:func:`~conformance.properties.for_all`, for a probe that sets up its own
-    preconditions: the first :class:`Undecided` it raises ends the property at once (no
-    shrinking, which would replay it as a flaky violation) and is raised again after the
-    property, unless a finding was yielded. (A candidate for ``conformance.properties``.)
-    """
-    undecided: list[Undecided] = []
-
-    def guarded(value: T) -> Finding | None:
-        if undecided:
-            return None
-        try:
-            return probe(value)
-        except Undecided as exc:
-            undecided.append(exc)
-            return None
-
-    found = False
-    for finding in for_all(ctx, strategy, guarded, max_examples=max_examples):
-        found = True
-        yield finding
-    if undecided and not found:
-        raise undecided[0]
-
-
 @check("ID-001")
 def create_returns_one_non_empty_id(ctx: CheckContext) -> Iterator[Finding]:
     user = ctx.new_user()
@@ -104,7 +73,7 @@ def create_returns_one_non_empty_id(ctx: CheckContext) -> Iterator[Finding]:
             )
         return None
 
-    yield from for_all_decided(
+    yield from for_all(
         ctx, _create_shapes(ctx), probe, max_examples=min(ctx.settings.max_examples, 8)
     )
 
@@ -132,9 +101,7 @@ def location_names_the_created_session(ctx: CheckContext) -> Iterator[Finding]:
             )
         return None
 
-    yield from for_all_decided(
-        ctx, _user_ids(ctx), probe, max_examples=min(ctx.settings.max_examples, 6)
-    )
+    yield from for_all(ctx, _user_ids(ctx), probe, max_examples=min(ctx.settings.max_examples, 6))
 
 
 @check("ID-003")
@@ -270,7 +237,7 @@ def created_id_is_usable_at_once(ctx: CheckContext) -> Iterator[Finding]:
                 )
         return None
 
-    yield from for_all_decided(
+    yield from for_all(
         ctx, _create_shapes(ctx), probe, max_examples=min(ctx.settings.max_examples, 6)
     )
 

@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from hypothesis import strategies as st
 
 from conformance.checks import check
-from conformance.checks.identity import for_all_decided
 from conformance.checks.sentinels import SENTINELS
 from conformance.context import CheckContext, Undecided
 from conformance.expectations import describe, expect_error, field
+from conformance.properties import for_all
 from conformance.records import Exchange, Finding
 
 NOT_FOUND = "SESSION_NOT_FOUND"
@@ -146,7 +146,7 @@ def _for_others(
     ctx: CheckContext, owner: str, probe: Callable[[str], Finding | None]
 ) -> Iterator[Finding]:
     """Run ``probe`` as a property over strangers, then for each near miss of ``owner``."""
-    findings = list(for_all_decided(ctx, _strangers(owner), probe, max_examples=_examples(ctx)))
+    findings = list(for_all(ctx, _strangers(owner), probe, max_examples=_examples(ctx)))
     if findings:
         yield from findings
         return

@@ -146,12 +146,15 @@ def streamed_run_is_event_frames(ctx: CheckContext) -> Iterator[Finding]:
 def errors_before_the_stream_are_json(ctx: CheckContext) -> Iterator[Finding]:
     created = ctx.create(ctx.new_user())
     user, session_id = created.user_id, created.session_id
-    # Not ready: only where the target has a window before Ready.
+    # Not ready: judged where the target has a window before Ready. A run that was let
+    # through counts against the target only if the session was provably not Ready
+    # both at create and after the run.
     early = ctx.client.run_stream(user, session_id)
-    window = field(created.exchange, "session", "phase") != "Ready"
-    if window and early.status == 200 and ctx.client.profile.has("status"):
-        window = field(ctx.client.status(user, session_id), "phase") != "Ready"
-    if window:
+    if _status_of(early) >= 400 or (
+        _not_ready(field(created.exchange, "session", "phase"))
+        and ctx.client.profile.has("status")
+        and _not_ready(field(ctx.client.status(user, session_id), "phase"))
+    ):
         finding = _expect_json_error(early, "a streamed run before the session is Ready (409)")
         if finding is not None:
             yield finding
@@ -162,6 +165,14 @@ def errors_before_the_stream_are_json(ctx: CheckContext) -> Iterator[Finding]:
     )
     if finding is not None:
         yield finding
+    # Bodies: on the session once Ready, so that the body is the only fault.
+    if ctx.client.profile.has("status"):
+        poll = ctx.poll(user, session_id)
+        if poll.final_phase != "Ready":
+            raise Undecided(
+                f"precondition failed: session {session_id} did not become Ready within "
+                f"{ctx.settings.ready_timeout:g}s (last status: {describe(poll.exchanges[-1])})"
+            )
 
     def probe(case: tuple[str, bytes]) -> Finding | None:
         what, raw = case
@@ -205,6 +216,14 @@ def streamed_run_counts_a_turn(ctx: CheckContext) -> Iterator[Finding]:
                 steps=(exchange, got),
             )
             return
+
+
+def _status_of(exchange: Exchange) -> int:
+    return exchange.status if exchange.status is not None else 0
+
+
+def _not_ready(phase: JSONValue) -> bool:
+    return isinstance(phase, str) and phase not in ("Ready", "Failed")
 
 
 def _expect_json_error(exchange: Exchange, why: str) -> Finding | None:

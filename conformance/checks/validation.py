@@ -19,18 +19,8 @@ from conformance.checks import check
 from conformance.client import encode
 from conformance.context import CheckContext, Undecided
 from conformance.expectations import describe, expect_status, expect_validation_error, field
-from conformance.generation import (
-    Mutation,
-    Site,
-    component,
-    invalid_bodies,
-    is_missing_id,
-    mutation_sites,
-    optional_subsets,
-    pattern_breakers,
-    valid_bodies,
-    values,
-)
+from conformance.generation import component, is_missing_id, optional_subsets, valid_bodies, values
+from conformance.mutations import Mutation, Site, invalid_bodies, mutation_sites, pattern_breakers
 from conformance.properties import for_all
 from conformance.records import Exchange, Finding, JSONValue
 
