@@ -65,7 +65,17 @@ def test_same_verdicts_over_a_real_socket(
     monkeypatch.setenv("SESSION_CONFORMANCE_TOKEN", TOKEN)
     path = tmp_path / "socket.json"
     code = main(
-        ["check", server.url, "--cors-origin", ORIGIN, "--seed", SEED, "--report-json", str(path), "-q"]
+        [
+            "check",
+            server.url,
+            "--cors-origin",
+            ORIGIN,
+            "--seed",
+            SEED,
+            "--report-json",
+            str(path),
+            "-q",
+        ]
     )
     report = _report(path)
     assert code == 0, report["totals"]
