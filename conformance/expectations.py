@@ -8,6 +8,7 @@ they never print.
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 from conformance.records import Exchange, Finding, JSONValue
 from conformance.schemas import schema_errors
@@ -85,7 +86,8 @@ def leaks(exchange: Exchange) -> list[str]:
     if exchange.response is None:
         return []
     text = exchange.response.body.decode("utf-8", "replace")
-    sent = exchange.request.url + exchange.request.body.decode("utf-8", "replace")
+    url = exchange.request.url
+    sent = url + unquote(url) + exchange.request.body.decode("utf-8", "replace")
     found: list[str] = []
     for what, pattern in LEAK_PATTERNS:
         if any(match.group(0) not in sent for match in pattern.finditer(text)):

@@ -24,6 +24,8 @@ from conformance.records import Exchange
 
 #: Ids that clients really send by mistake, besides any text.
 ODD_IDS = ("undefined", " null ", "[object Object]", "%2F", "a b", "é", "../x", "' OR 1=1 --")
+#: Methods whose requests carry a body.
+BODY_METHODS = ("POST", "PUT", "PATCH")
 #: Methods a hostile request may use (HEAD answers carry no body; OPTIONS is CORS's).
 PROBE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -91,14 +93,40 @@ def hostile_requests(profile: Profile, *, with_auth: bool) -> st.SearchStrategy[
             media_type=media,
             body=bodies,
             auth=auth,
-        ).map(
-            lambda h: replace(
-                h,
-                must_fail=(role not in ("create", "list") or not h.auth or h.method not in served),
-            )
-        )
+        ).map(lambda h: _settled(h, served))
 
     return st.sampled_from(roles).flatmap(build)
+
+
+def usual_suspects(profile: Profile) -> list[Hostile]:
+    """The odd ids clients really send, each as a path's user id, as a path's session id
+    and in a run body."""
+    in_path = [name for name, route in profile.routes if "{user_id}" in route.template]
+    found: list[Hostile] = []
+    for index, odd in enumerate(ODD_IDS):
+        for shift, (user, session) in enumerate(((odd, None), (None, odd))):
+            if not in_path:
+                break
+            role = in_path[(index + shift) % len(in_path)]
+            route = profile.route(role)
+            body = encode({}) if route.method in BODY_METHODS else None
+            plain = Hostile(role, route.method, user, session, "application/json", body, True)
+            found.append(_settled(plain, profile.methods_at(route.template)))
+        if profile.has("run"):
+            body = encode(run_body(_unused(odd), odd))
+            run = profile.route("run")
+            found.append(Hostile("run", run.method, None, None, "application/json", body, True))
+    return found
+
+
+def _settled(request: Hostile, served: frozenset[str]) -> Hostile:
+    """The request as sent (no body on GET or DELETE) and whether it must fail."""
+    must_fail = request.role not in ("create", "list") or not request.auth
+    return replace(
+        request,
+        body=request.body if request.method in BODY_METHODS else None,
+        must_fail=must_fail or request.method not in served,
+    )
 
 
 def send_hostile(ctx: CheckContext, request: Hostile) -> Exchange:
@@ -115,7 +143,7 @@ def send_hostile(ctx: CheckContext, request: Hostile) -> Exchange:
             else ctx.new_session_id(),
         )
     headers = {} if request.media_type is None else {"Content-Type": request.media_type}
-    body = request.body if request.method in ("POST", "PUT", "PATCH") else None
+    body = request.body if request.method in BODY_METHODS else None
     exchange = ctx.client.target.send(
         request.method, path, headers=headers, content=body, auth=request.auth
     )

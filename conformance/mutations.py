@@ -196,7 +196,7 @@ def _mutate(
         return Mutation(site.kind, pointer, body, f"required field {last!r} dropped")
     sub = resolve(schema["items"] if last == "*" else schema["properties"][last])
     current = _child(node, key) if _has(node, key) else None
-    value, detail = draw(_bad_value(site.kind, sub, current, key=last))
+    value, detail = draw(_bad_value(site.kind, sub, current, key=last, label=pointer))
     _put(node, key, value)
     return Mutation(site.kind, pointer, body, detail)
 
@@ -238,21 +238,22 @@ def _put(node: JSONValue, key: str | int, value: JSONValue) -> None:
 
 
 def _bad_value(
-    kind: str, schema: Schema, current: JSONValue, *, key: str
+    kind: str, schema: Schema, current: JSONValue, *, key: str, label: str
 ) -> st.SearchStrategy[tuple[JSONValue, str]]:
-    """An invalid value for one field, with a sentence saying why it is invalid."""
+    """An invalid value for the field ``key`` (at ``label``), with a sentence saying why
+    it is invalid."""
     if kind == "wrong_type":
         allowed = set(types_of(schema)) | ({"integer"} if "number" in types_of(schema) else set())
 
         def wrong(value: JSONValue) -> bool:
-            kind = type_of(value)
-            if kind == "number" and isinstance(value, float) and value.is_integer():
-                kind = "integer"  # 60.0 is an integer to JSON Schema
-            return kind not in allowed and not (key == "session_id" and value is None)
+            got = type_of(value)
+            if got == "number" and isinstance(value, float) and value.is_integer():
+                got = "integer"  # 60.0 is an integer to JSON Schema
+            return got not in allowed and not (key == "session_id" and value is None)
 
         samples = [v for _, v in _TYPE_SAMPLES if wrong(v)]
         return (st.sampled_from(samples) | json_values(max_leaves=3).filter(wrong)).map(
-            lambda v: (v, f"{key} is {_show(v)} ({type_of(v)}), not {'/'.join(types_of(schema))}")
+            lambda v: (v, f"{label} is {_show(v)} ({type_of(v)}), not {'/'.join(types_of(schema))}")
         )
     if kind in ("not_const", "not_enum"):
         wanted = [schema["const"]] if kind == "not_const" else list(schema["enum"])
@@ -261,36 +262,38 @@ def _bad_value(
         return (
             (st.sampled_from(near) | st.text(max_size=10))
             .filter(lambda v: v not in wanted)
-            .map(lambda v: (v, f"{key} is {_show(v)}, not {' or '.join(map(_show, wanted))}"))
+            .map(lambda v: (v, f"{label} is {_show(v)}, not {' or '.join(map(_show, wanted))}"))
         )
     if kind == "below_minimum":
         low = schema["minimum"]
         return st.one_of(st.just(low - 1), st.integers(max_value=low - 1)).map(
-            lambda v: (v, f"{key} is {v}, below the minimum {low}")
+            lambda v: (v, f"{label} is {v}, below the minimum {low}")
         )
     if kind == "above_maximum":
         high = schema["maximum"]
         return st.one_of(st.just(high + 1), st.integers(min_value=high + 1)).map(
-            lambda v: (v, f"{key} is {v}, above the maximum {high}")
+            lambda v: (v, f"{label} is {v}, above the maximum {high}")
         )
     if kind == "pattern_mismatch":
         return pattern_breakers(schema, current).map(
-            lambda v: (v, f"{key} is {_show(v)}, which does not match {schema['pattern']}")
+            lambda v: (v, f"{label} is {_show(v)}, which does not match {schema['pattern']}")
         )
     if kind == "too_short":
         return st.text(max_size=max(0, schema["minLength"] - 1)).map(
-            lambda v: (v, f"{key} is shorter than {schema['minLength']}")
+            lambda v: (v, f"{label} is shorter than {schema['minLength']}")
         )
     if kind == "too_long":
         return st.text(min_size=schema["maxLength"] + 1, max_size=schema["maxLength"] + 8).map(
-            lambda v: (v, f"{key} is longer than {schema['maxLength']}")
+            lambda v: (v, f"{label} is longer than {schema['maxLength']}")
         )
     if kind == "too_few_items":
-        return st.just(([], f"{key} is an empty array (at least {schema['minItems']} item(s))"))
+        return st.just(([], f"{label} is an empty array (at least {schema['minItems']} item(s))"))
     if kind == "too_many_items":
         item = current[0] if isinstance(current, list) and current else None
         count = schema["maxItems"] + 1
-        return st.just(([item] * count, f"{key} has {count} items (at most {schema['maxItems']})"))
+        return st.just(
+            ([item] * count, f"{label} has {count} items (at most {schema['maxItems']})")
+        )
     raise ValueError(f"unknown mutation kind {kind!r}")
 
 

@@ -1,20 +1,20 @@
 """A synchronous httpx transport that calls an ASGI app in-process.
 
 httpx ships :class:`httpx.ASGITransport` for async clients only. The harness is
-synchronous (hypothesis drives it), so this transport runs the ASGI app on an anyio
-event loop in a background thread (a *blocking portal*) and hands each request to
-``httpx.ASGITransport`` there. Requests may come from several threads at once: the app
+synchronous (hypothesis drives it), so this transport runs the ASGI app on an asyncio
+event loop in a background daemon thread (so a forgotten ``close`` never keeps the
+interpreter from exiting) and hands each request to ``httpx.ASGITransport`` there. Requests may come from several threads at once: the app
 then serves them concurrently on its loop, as it would under uvicorn.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import httpx
-from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 ASGIApp = Callable[
     [
@@ -31,12 +31,16 @@ class SyncASGITransport(httpx.BaseTransport):
 
     def __init__(self, app: ASGIApp, *, client: tuple[str, int] = ("127.0.0.1", 50000)) -> None:
         self._inner = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=client)
-        self._stack = contextlib.ExitStack()
-        self._portal: BlockingPortal = self._stack.enter_context(start_blocking_portal())
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="asgi-transport", daemon=True
+        )
+        self._thread.start()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         content = request.read()
-        return self._portal.call(self._handle, request, content)
+        future = asyncio.run_coroutine_threadsafe(self._handle(request, content), self._loop)
+        return future.result()
 
     async def _handle(self, request: httpx.Request, content: bytes) -> httpx.Response:
         forwarded = httpx.Request(
@@ -52,4 +56,8 @@ class SyncASGITransport(httpx.BaseTransport):
         )
 
     def close(self) -> None:
-        self._stack.close()
+        if self._loop.is_closed():
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        self._loop.close()

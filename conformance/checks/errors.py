@@ -9,7 +9,7 @@ requests that break two rules at once and demands the rule that comes first.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from hypothesis import strategies as st
 
@@ -17,7 +17,13 @@ from conformance.checks import check
 from conformance.client import encode, run_body
 from conformance.context import CheckContext
 from conformance.expectations import describe, expect_envelope, expect_error, expect_status
-from conformance.hostile import PROBE_METHODS, Hostile, hostile_requests, send_hostile
+from conformance.hostile import (
+    PROBE_METHODS,
+    Hostile,
+    hostile_requests,
+    send_hostile,
+    usual_suspects,
+)
 from conformance.profile import Route
 from conformance.properties import for_all
 from conformance.records import Exchange, Finding, JSONValue
@@ -90,10 +96,11 @@ def wrong_method_is_405_with_allow(ctx: CheckContext) -> Iterator[Finding]:
 @check("ERR-003")
 def malformed_json_is_400(ctx: CheckContext) -> Iterator[Finding]:
     user = ctx.new_user()
-    run_text = encode(run_body(ctx.new_user(), ctx.new_session_id()))
-    cases: list[tuple[str, str, bytes]] = []
-    for role, valid in (("create", b'{"metadata":{"k":"v"}}'), ("run", run_text)):
-        cases += [(role, name, raw) for name, raw in _malformed(valid)]
+    valid = [
+        ("create", encode({"metadata": {"k": "v"}})),
+        ("run", encode(run_body(ctx.new_user(), ctx.new_session_id()))),
+    ]
+    cases = [(role, name, raw) for role, body in valid for name, raw in _malformed(body)]
     cases.append(("run", "an empty body", b""))
 
     def probe(case: tuple[str, str, bytes]) -> Finding | None:
@@ -105,12 +112,12 @@ def malformed_json_is_400(ctx: CheckContext) -> Iterator[Finding]:
         finding = probe(case)
         if finding is not None:
             yield finding
-    truncations = st.sampled_from(cases[:2]).flatmap(
-        lambda c: st.integers(1, len(c[2]) - 1).map(
-            lambda n: (c[0], f"the first {n} bytes of a valid body", c[2][:n])
+    truncated = st.sampled_from(valid).flatmap(
+        lambda v: st.integers(1, len(v[1]) - 1).map(
+            lambda n: (v[0], f"the first {n} bytes of a valid body", v[1][:n])
         )
     )
-    yield from for_all(ctx, truncations, probe, max_examples=min(ctx.settings.max_examples, 10))
+    yield from for_all(ctx, truncated, probe, max_examples=min(ctx.settings.max_examples, 10))
 
 
 @check("ERR-004")
@@ -180,12 +187,7 @@ def every_error_is_the_envelope(ctx: CheckContext) -> Iterator[Finding]:
             return None
         return expect_envelope(exchange, f"{request.describe()} answered {exchange.status}")
 
-    yield from for_all(
-        ctx,
-        hostile_requests(ctx.client.profile, with_auth=ctx.settings.token is not None),
-        probe,
-        max_examples=ctx.settings.max_examples * 2,
-    )
+    yield from _hostile(ctx, probe)
 
 
 @check("ERR-007")
@@ -205,12 +207,7 @@ def no_request_gets_a_5xx(ctx: CheckContext) -> Iterator[Finding]:
             )
         return None
 
-    yield from for_all(
-        ctx,
-        hostile_requests(ctx.client.profile, with_auth=ctx.settings.token is not None),
-        probe,
-        max_examples=ctx.settings.max_examples * 2,
-    )
+    yield from _hostile(ctx, probe)
 
 
 @check("ERR-008")
@@ -320,6 +317,17 @@ def _auth_probes(ctx: CheckContext, valid: bytes, garbage: bytes, big: bytes) ->
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+
+def _hostile(ctx: CheckContext, probe: Callable[[Hostile], Finding | None]) -> Iterator[Finding]:
+    """The usual suspects first (the first failure ends the sweep), then a property."""
+    for request in usual_suspects(ctx.client.profile):
+        finding = probe(request)
+        if finding is not None:
+            yield finding
+            return
+    strategy = hostile_requests(ctx.client.profile, with_auth=ctx.settings.token is not None)
+    yield from for_all(ctx, strategy, probe, max_examples=ctx.settings.max_examples * 2)
 
 
 def _send_raw(
