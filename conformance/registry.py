@@ -29,6 +29,11 @@ class Clause:
     statement: str
     roles: tuple[str, ...]
     features: tuple[str, ...] = ()
+    #: What the clause is checked against: ``server`` (a target, by ``check``) or
+    #: ``client`` (a recorded trace of a client's traffic, by ``verify-client``).
+    subject: str = "server"
+    #: In the pre-deploy smoke subset (``check --smoke``): quick and non-destructive.
+    smoke: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,10 @@ class Registry:
 
     def ids(self) -> tuple[str, ...]:
         return tuple(clause.id for clause in self.clauses)
+
+    def of_subject(self, subject: str) -> tuple[Clause, ...]:
+        """The clauses checked against ``subject`` (``server`` or ``client``)."""
+        return tuple(clause for clause in self.clauses if clause.subject == subject)
 
 
 def load_registry(path: Path | None = None) -> Registry:
@@ -75,6 +84,8 @@ def load_registry(path: Path | None = None) -> Registry:
                 statement=item["statement"],
                 roles=tuple(item["roles"]),
                 features=tuple(item.get("features", ())),
+                subject=item.get("subject", "server"),
+                smoke=bool(item.get("smoke", False)),
             )
         )
     return Registry(families=families, clauses=tuple(clauses))

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from conformance.checks import all_checks
+from conformance.client_checks import all_client_checks
 from conformance.contract import ContractFileError, load_document, specs_dir
 from conformance.registry import load_registry, registry
 from conformance.reporting.clause_doc import clauses_markdown
@@ -28,10 +29,17 @@ def test_registry_matches_its_schema() -> None:
 
 
 def test_every_clause_has_a_check_and_every_check_a_clause() -> None:
-    ids = set(registry().ids())
-    checks = set(all_checks())
-    assert ids - checks == set(), "clauses without a check"
-    assert checks - ids == set(), "checks naming an unknown clause"
+    # Server clauses are checked against a target (conformance/checks/), client clauses
+    # against a recorded trace (conformance/client_checks/): each kind in its own registry.
+    for subject, checks in (("server", set(all_checks())), ("client", set(all_client_checks()))):
+        ids = {clause.id for clause in registry().of_subject(subject)}
+        assert ids - checks == set(), f"{subject} clauses without a check"
+        assert checks - ids == set(), f"{subject} checks naming an unknown {subject} clause"
+
+
+def test_client_clauses_are_in_the_client_family_and_only_there() -> None:
+    for clause in registry().clauses:
+        assert (clause.subject == "client") == (clause.family == "client"), clause.id
 
 
 def test_registry_covers_every_family_of_the_contract() -> None:

@@ -1,0 +1,88 @@
+"""Serving the mock: in a background thread (tests, the pytest fixture) or in the
+foreground (``session-conformance mock``), always with uvicorn on a real socket.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance.mock.app import MockApp
+from conformance.mock.modes import MockPlan
+from conformance.mock.trace import Trace, TraceWriter, read_trace
+from conformance.serving import RunningServer, serve_in_thread
+
+
+@dataclass(slots=True)
+class RunningMock:
+    """A mock serving on 127.0.0.1 and recording to ``trace_path``."""
+
+    app: MockApp
+    server: RunningServer
+    writer: TraceWriter
+    trace_path: Path
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def trace(self) -> Trace:
+        """The trace so far (every exchange whose response has ended)."""
+        return read_trace(self.trace_path)
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.writer.close()
+
+    def __enter__(self) -> RunningMock:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def start_mock(
+    record: Path, plan: MockPlan | None = None, *, host: str = "127.0.0.1", port: int = 0
+) -> RunningMock:
+    """Start the mock in a background thread (port 0: a free port)."""
+    app = MockApp(plan)
+    writer = TraceWriter(record)
+    server = serve_in_thread(app, host=host, port=port)
+    app.start_recording(writer, server.url)
+    return RunningMock(app=app, server=server, writer=writer, trace_path=record)
+
+
+def serve_mock(
+    record: Path,
+    plan: MockPlan,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the mock in the foreground until interrupted (SIGINT or SIGTERM).
+
+    The socket is bound first, so the trace header and ``announce`` know the real port
+    even when ``port`` is 0.
+    """
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{bound}"
+    app = MockApp(plan)
+    writer = TraceWriter(record)
+    app.start_recording(writer, url)
+    if announce is not None:
+        announce(url)
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        writer.close()
+        sock.close()
