@@ -72,6 +72,40 @@ def cli(session: nox.Session) -> None:
         server.wait(timeout=10)
 
 
+#: The reports `gate` writes, as in examples/ (format -> file under reports/gate/).
+GATE_REPORTS = {"json": "json", "junit": "xml", "html": "html", "markdown": "md", "badge": "svg"}
+
+
+@nox.session(python=PYTHON)
+def gate(session: nox.Session) -> None:
+    """The CI gate, locally: `nox -s gate -- URL [check flags]` checks URL and writes every
+    report to reports/gate/ (the token from SESSION_CONFORMANCE_TOKEN). With no URL it
+    serves the reference on a free port and gates that, as examples/ do in CI."""
+    session.install("-e", ".")
+    args = list(session.posargs)
+    url = args.pop(0) if args and args[0].startswith(("http://", "https://")) else None
+    reports = [f"--report-{kind}=reports/gate/session-contract.{ext}"
+               for kind, ext in GATE_REPORTS.items()]  # fmt: skip
+    if url is not None:
+        session.run("session-conformance", "check", url, *reports, *args)
+        session.log("reports: reports/gate/ (open session-contract.html)")
+        return
+    port, origin = _free_port(), "https://app.example"
+    env = {**os.environ, "SESSION_CONFORMANCE_TOKEN": os.environ.get(
+        "SESSION_CONFORMANCE_TOKEN", "nox-gate-token")}  # fmt: skip
+    serve = ["session-conformance", "serve", "--port", str(port), "--cors-origin", origin]
+    server = subprocess.Popen(serve, env={**env, "PATH": _bin_path(session)})
+    try:
+        _wait_for_port(port)
+        session.run("session-conformance", "check", f"http://127.0.0.1:{port}",
+                    "--cors-origin", origin, *reports, *args,
+                    env={"SESSION_CONFORMANCE_TOKEN": env["SESSION_CONFORMANCE_TOKEN"]})  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    session.log("reports: reports/gate/ (open session-contract.html)")
+
+
 def _bin_path(session: nox.Session) -> str:
     return f"{session.bin}{os.pathsep}{os.environ.get('PATH', '')}"
 

@@ -11,8 +11,11 @@ Architecture (nouns, and which layer may import which; lower layers never import
    spec's schemas).
 4. ``checks`` (one module per clause family, one function per clause, all with the
    signature ``check(ctx) -> Iterator[Finding]``).
-5. ``runner``: runs clauses, emits events. ``reporting``: console, JSON, curl.
-6. ``cli`` (and later the pytest plugin): thin shells over the runner.
+5. ``runner``: runs clauses, emits events. ``reporting``: console, JSON, curl; the
+   JSON report read back as a saved report (``reporting.saved``), which the JUnit,
+   Markdown, HTML and badge reporters render. ``progress`` (the live display),
+   ``smoke`` (the pre-deploy subset and its clean-up).
+6. ``cli`` and ``pytest_plugin``: thin shells over the runner.
 
 ``reference`` is the conformant implementation that ships with the harness; it imports
 nothing from the layers above.

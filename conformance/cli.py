@@ -10,6 +10,9 @@ A thin shell over the runner and the reference; each subcommand lives in
   contract file) and nothing failed;
 - 130: interrupted (Ctrl-C); the report holds the clauses decided so far.
 
+``report`` (render a saved JSON report) exits 0, 2 when the file is not a valid report,
+or 3 when the output cannot be written.
+
 Bad input ends in one readable line on stderr, never a traceback; when ``check`` was
 asked for a JSON report, the report is written in every case.
 """
@@ -21,7 +24,7 @@ import sys
 from collections.abc import Sequence
 
 from conformance import __version__
-from conformance.commands import check, clauses, serve
+from conformance.commands import check, clauses, mock, report, serve, verify_client
 from conformance.commands.arguments import (
     EXIT_INTERRUPTED,
     EXIT_UNDECIDED,
@@ -33,7 +36,7 @@ from conformance.commands.arguments import (
 from conformance.contract import ContractFileError
 
 #: The subcommands, in the order ``--help`` lists them.
-COMMANDS = (check, serve, clauses)
+COMMANDS = (check, serve, clauses, report, mock, verify_client)
 
 
 def build_parser() -> argparse.ArgumentParser:

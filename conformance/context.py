@@ -10,13 +10,17 @@ up, a timeout): the runner turns these into ``not_applicable`` and ``error``.
 from __future__ import annotations
 
 import random
+import re
 import time
 from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
 
 from conformance.client import ContractClient
 from conformance.records import Exchange, JSONValue
 from conformance.registry import Clause
 
+#: Every user id the harness makes up starts with this; clean-up touches no other user.
+HARNESS_USERS = "sc-"
 FINAL_PHASES = frozenset({"Ready", "Failed"})
 PHASE_ORDER = {"Starting": 0, "Provisioning": 1, "Ready": 2, "Failed": 2}
 
@@ -70,6 +74,8 @@ class CheckContext:
         self.seed = seed
         self.rng = random.Random(seed)
         self._created: dict[tuple[str, str], bool] = {}
+        self._deleted: set[tuple[str, str]] = set()
+        self._mark = client.target.mark()
 
     # -- names ----------------------------------------------------------------------------
 
@@ -102,6 +108,7 @@ class CheckContext:
     def forget(self, user_id: str, session_id: str) -> None:
         """The session was deleted by the check itself: no clean-up needed."""
         self._created.pop((user_id, session_id), None)
+        self._deleted.add((user_id, session_id))
 
     def poll(self, user_id: str, session_id: str) -> Poll:
         """Poll status until a final phase or the ready timeout: after each poll, wait the
@@ -145,15 +152,45 @@ class CheckContext:
         return created
 
     def cleanup(self) -> None:
-        """Delete, best effort, every session this check created and did not delete."""
+        """Delete, best effort, every session this check created and did not delete: those
+        it tracked, and any other that a create answer of this check named for a user id
+        of the harness's (a probe the target should have refused, a create in a thread
+        whose sibling failed). Sessions of any other user are never touched."""
         if not self.client.profile.has("delete"):
             return
+        for key in self._answered_creates():
+            if key not in self._deleted:
+                self._created.setdefault(key, True)
         for user_id, session_id in list(self._created):
             try:
                 self.client.delete(user_id, session_id)
             except Exception:
                 continue
         self._created.clear()
+
+    def _answered_creates(self) -> list[tuple[str, str]]:
+        """(user, session) of every create this check sent that answered 200/201 with a
+        session id, for user ids the harness made up."""
+        if not self.client.profile.has("create"):
+            return []
+        route = self.client.profile.route("create")
+        if "{user_id}" not in route.template:
+            return []
+        base = urlsplit(self.client.target.base_url).path.rstrip("/")
+        pattern = re.compile(
+            re.escape(base + route.template).replace(re.escape("{user_id}"), "(?P<user>[^/]+)")
+        )
+        found = []
+        for exchange in self.client.target.since(self._mark):
+            request = exchange.request
+            match = pattern.fullmatch(urlsplit(request.url).path)
+            if request.method != route.method or match is None or exchange.status not in (200, 201):
+                continue
+            user = unquote(match["user"])
+            session_id = self.client.created_id(exchange)
+            if user.startswith(HARNESS_USERS) and session_id is not None:
+                found.append((user, session_id))
+        return found
 
     def require_feature(self, feature: str, why: str) -> None:
         if feature not in self.settings.features:

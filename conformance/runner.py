@@ -4,7 +4,8 @@ The engine emits events (:class:`RunStarted`, :class:`ClauseFinished`,
 :class:`RunFinished`); reporters consume them. The CLI and the pytest plugin are thin
 shells over :func:`run`. Verdicts: no finding is ``passed``; findings are ``failed``;
 :class:`NotApplicable` is ``not_applicable``; :class:`Undecided`, a
-:class:`TargetError` or a fault in a check is ``error`` — never ``passed``.
+:class:`TargetError` (timeout, reset, oversize, deadline ...) or a fault in a check is
+``error`` — never ``passed``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
 from conformance import __version__
@@ -20,9 +21,9 @@ from conformance.checks import all_checks
 from conformance.client import ContractClient
 from conformance.context import CheckContext, NotApplicable, Settings, Undecided
 from conformance.profile import CANONICAL, Profile
-from conformance.records import ClauseResult, Finding, RunReport, Verdict
+from conformance.records import ClauseResult, Exchange, Finding, RunReport, Verdict
 from conformance.registry import Clause, registry
-from conformance.target import Target, TargetError
+from conformance.target import RunDeadlinePassed, Target, TargetError
 
 #: Findings kept per failed clause; the rest are counted in the summary.
 MAX_FINDINGS = 5
@@ -37,6 +38,8 @@ FEATURE_REASONS = {
 
 
 INTERRUPTED = "interrupted"
+#: How long past the run's deadline the clean-up of what it created may still take.
+CLEANUP_OVERTIME = 5.0
 
 
 class UnknownClause(ValueError):
@@ -69,11 +72,21 @@ def clause_seed(seed: int, clause_id: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-def select(clause_ids: Sequence[str] | None) -> tuple[Clause, ...]:
-    clauses = registry().clauses
+def select(clause_ids: Sequence[str] | None, *, subject: str = "server") -> tuple[Clause, ...]:
+    """The clauses of ``subject`` (``server`` for ``check``, ``client`` for
+    ``verify-client``), or those of them named in ``clause_ids``."""
+    clauses = registry().of_subject(subject)
     if not clause_ids:
         return clauses
     known = {clause.id: clause for clause in clauses}
+    others = {clause.id: clause.subject for clause in registry().clauses}
+    elsewhere = [cid for cid in clause_ids if cid.upper() not in known and cid.upper() in others]
+    if elsewhere:
+        command = "verify-client TRACE.jsonl" if subject == "server" else "check URL"
+        raise UnknownClause(
+            f"{', '.join(elsewhere)} is not a {subject} clause; check it with "
+            f"`session-conformance {command}`"
+        )
     unknown = [cid for cid in clause_ids if cid.upper() not in known]
     if unknown:
         raise UnknownClause(
@@ -89,19 +102,39 @@ def run(
     *,
     clause_ids: Sequence[str] | None = None,
     profile: Profile = CANONICAL,
-) -> Iterator[Event]:
+    deadline: float | None = None,
+) -> Generator[Event, None, None]:
+    """Run the clauses, yielding events; the last is always :class:`RunFinished`.
+
+    ``deadline`` (seconds) bounds the whole run: past it no clause starts, the one under
+    way is cut short, and each clause left is ``error`` with the reason; deleting what the
+    run created may take :data:`CLEANUP_OVERTIME` more. An interrupt (Ctrl-C, or SIGTERM
+    as ``check`` maps it), raised here or thrown in by the consumer while it handles an
+    event, ends the run early and still yields the report of what was decided.
+    """
     clauses = select(clause_ids)
     started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
-    yield RunStarted(target=target.base_url, seed=settings.seed, clauses=clauses)
-    client = ContractClient(target, profile)
-    unreachable = _preflight(target, client)
+    stop_at = None if deadline is None else time.monotonic() + deadline
+    target.stop_at(stop_at)
     results: list[ClauseResult] = []
-    notes = [unreachable] if unreachable else []
+    notes: list[str] = []
+    late = 0
     try:
+        yield RunStarted(target=target.base_url, seed=settings.seed, clauses=clauses)
+        client = ContractClient(target, profile)
+        unreachable = _preflight(target, client)
+        if unreachable:
+            notes.append(unreachable)
         for clause in clauses:
             if unreachable is not None:
                 result = _result(clause, settings.seed, Verdict.ERROR, unreachable, 0.0)
+            elif stop_at is not None and time.monotonic() >= stop_at:
+                late += 1
+                why = f"not decided: the run's deadline of {deadline:g} s (--deadline) had passed"
+                result = _result(
+                    clause, clause_seed(settings.seed, clause.id), Verdict.ERROR, why, 0.0
+                )
             else:
                 result = run_clause(clause, client, settings)
             results.append(result)
@@ -109,6 +142,14 @@ def run(
     except KeyboardInterrupt:
         # The run ends early but still ends: the report holds what was decided.
         notes.append(f"{INTERRUPTED}: {len(results)} of {len(clauses)} clauses decided")
+    finally:
+        if stop_at is not None:  # what is left of the run: the clean-up's overtime
+            target.stop_at(stop_at + CLEANUP_OVERTIME)
+    if late:
+        notes.append(
+            f"deadline: the run's deadline of {deadline:g} s passed; "
+            f"{late} of {len(clauses)} clauses were not started"
+        )
     report = RunReport(
         tool="session-conformance",
         version=__version__,
@@ -118,7 +159,11 @@ def run(
         started_at=started_at,
         duration_ms=(time.perf_counter() - started) * 1000,
         results=tuple(results),
-        settings=_settings_items(settings),
+        settings=(
+            *_settings_items(settings),
+            *target.limits.items(),
+            ("deadline", "none" if deadline is None else f"{deadline:g}"),
+        ),
         notes=tuple(notes),
     )
     yield RunFinished(report)
@@ -145,12 +190,18 @@ def run_clause(clause: Clause, client: ContractClient, settings: Settings) -> Cl
         verdict, summary = Verdict.NOT_APPLICABLE, str(exc)
     except Undecided as exc:
         verdict, summary = Verdict.ERROR, str(exc)
+    except RunDeadlinePassed as exc:
+        verdict, summary = (
+            Verdict.ERROR,
+            f"not decided: the run's deadline (--deadline) passed ({exc})",
+        )
     except TargetError as exc:
         verdict, summary = Verdict.ERROR, f"no usable answer from the target: {exc}"
     except Exception as exc:
         verdict, summary = Verdict.ERROR, f"the check itself failed: {type(exc).__name__}: {exc}"
     finally:
-        ctx.cleanup()
+        with client.target.overtime(CLEANUP_OVERTIME):
+            ctx.cleanup()
     duration = (time.perf_counter() - started) * 1000
     exchanges = client.target.since(mark)
     if findings and verdict is not Verdict.NOT_APPLICABLE:
@@ -169,8 +220,17 @@ def run_clause(clause: Clause, client: ContractClient, settings: Settings) -> Cl
         seed=seed,
         duration_ms=duration,
         findings=tuple(findings[:MAX_FINDINGS]),
-        exchanges=exchanges[:EVIDENCE_SAMPLE] if verdict is not Verdict.FAILED else (),
+        exchanges=_evidence(verdict, exchanges),
     )
+
+
+def _evidence(verdict: Verdict, exchanges: tuple[Exchange, ...]) -> tuple[Exchange, ...]:
+    """A sample of what was sent; for ``error``, the exchange that ended the check too."""
+    if verdict is Verdict.FAILED:
+        return ()  # the findings carry their exchanges
+    if verdict is Verdict.ERROR and len(exchanges) > EVIDENCE_SAMPLE:
+        return (*exchanges[: EVIDENCE_SAMPLE - 1], exchanges[-1])
+    return exchanges[:EVIDENCE_SAMPLE]
 
 
 def exit_code(report: RunReport, *, strict: bool = False) -> int:
@@ -189,11 +249,22 @@ def exit_code(report: RunReport, *, strict: bool = False) -> int:
 
 
 def _preflight(target: Target, client: ContractClient) -> str | None:
-    """One harmless request first: an unreachable target decides no clause at all."""
+    """One harmless request first (a list, for a user id of the harness's: it reads, never
+    changes, anyone's sessions): a target that gives no usable answer, or redirects it
+    elsewhere, decides no clause at all."""
     try:
-        client.list("sc-preflight")
+        exchange = client.list("sc-preflight")
+    except RunDeadlinePassed as exc:
+        return f"not decided: the run's deadline (--deadline) passed ({exc})"
     except TargetError as exc:
         return f"target unreachable: {exc}"
+    location = exchange.response.header("location") if exchange.response else None
+    if exchange.status is not None and 300 <= exchange.status < 400:
+        return (
+            f"the target redirects ({exchange.request.method} {exchange.request.url} answered "
+            f"{exchange.status} to {location or 'nowhere'}); the harness follows no redirect, "
+            "so that the token and probes never leave the target: give the URL that answers"
+        )
     return None
 
 

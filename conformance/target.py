@@ -5,19 +5,26 @@ A target is a base URL (httpx over real sockets) or an ASGI app in-process (thro
 :meth:`Target.send`, which bounds it (timeouts, a cap on bytes read), redacts it and
 records it as an :class:`~conformance.records.Exchange`.
 
-Errors: a request that gets no HTTP response raises :class:`TargetError` (a harness-side
-"could not decide", never a failure of the target). Redirects are never followed.
+Errors: a request that gets no usable HTTP response raises :class:`TargetError` (a
+harness-side "could not decide", never a failure of the target): refused, reset, timed
+out, not HTTP, no complete answer before the exchange's deadline
+(:class:`ExchangeTooLong`), more bytes than the cap (:class:`ResponseTooLarge`), or the
+run's deadline passed (:class:`RunDeadlinePassed`). The exchange is recorded either way,
+with what arrived of the response. Redirects are never followed, and no request leaves
+the target's scheme, host and port.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
 
+from conformance.bounds import bounded_transport, exchange_deadline
 from conformance.records import BODY_PREVIEW_BYTES, Exchange, RequestRecord, ResponseRecord
 from conformance.redaction import Redactor
 from conformance.transport import ASGIApp, SyncASGITransport
@@ -29,11 +36,38 @@ class TargetError(Exception):
     """The target gave no usable HTTP answer (refused, reset, timed out, not HTTP)."""
 
 
+class ExchangeTooLong(TargetError):
+    """No complete answer within the exchange's deadline (e.g. one byte a second)."""
+
+
+class ResponseTooLarge(TargetError):
+    """The answer was longer than the cap; the harness stopped reading it."""
+
+
+class RunDeadlinePassed(TargetError):
+    """The whole run's deadline passed: the request was cut short or never sent."""
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
+    """The bounds on every exchange (the README lists them with their flags)."""
+
+    #: Seconds to open a connection (``--connect-timeout``).
     connect_timeout: float = 5.0
+    #: Seconds to wait for each read (and write) on the socket (``--timeout``).
     read_timeout: float = 30.0
+    #: Seconds for the whole exchange, connect to last byte (``--request-deadline``).
+    request_deadline: float = 60.0
+    #: Bytes read of one response, an SSE stream included (``--max-response-bytes``).
     max_response_bytes: int = 4 * 1024 * 1024
+
+    def items(self) -> tuple[tuple[str, str], ...]:
+        return (
+            ("connect_timeout", f"{self.connect_timeout:g}"),
+            ("read_timeout", f"{self.read_timeout:g}"),
+            ("request_deadline", f"{self.request_deadline:g}"),
+            ("max_response_bytes", str(self.max_response_bytes)),
+        )
 
 
 class Target:
@@ -53,7 +87,8 @@ class Target:
         self.limits = limits or Limits()
         self.token = token
         secrets = tuple(s for s in (token, _url_password(base_url)) if s)
-        self.redactor = redactor or Redactor(secrets=secrets)
+        # The token and a URL's password are secrets whatever redactor is given.
+        self.redactor = (redactor or Redactor()).with_secrets(secrets)
         timeout = httpx.Timeout(
             self.limits.read_timeout, connect=self.limits.connect_timeout, pool=None
         )
@@ -68,10 +103,36 @@ class Target:
             self.base_url = base_url.rstrip("/")
             self.in_process = False
             self._client = httpx.Client(
-                timeout=timeout, follow_redirects=False, limits=httpx.Limits(max_connections=64)
+                timeout=timeout,
+                follow_redirects=False,
+                transport=bounded_transport(max_connections=64),
             )
+        self._origin = _origin(httpx.URL(self.base_url))
         self._lock = threading.Lock()
         self._exchanges: list[Exchange] = []
+        #: The run's deadline (``time.monotonic``), and the overtime allowed past it.
+        self._stop_at: float | None = None
+        self._overtime = 0.0
+
+    # -- the run's deadline ---------------------------------------------------------------
+
+    def stop_at(self, at: float | None) -> None:
+        """No request is sent, and none runs on, past ``at`` (a ``time.monotonic`` reading;
+        None: no deadline); beyond it :meth:`send` raises :class:`RunDeadlinePassed`."""
+        self._stop_at = at
+
+    @contextmanager
+    def overtime(self, seconds: float) -> Iterator[None]:
+        """Within the block, requests may run ``seconds`` past the run's deadline (for the
+        clean-up of what the run created)."""
+        previous, self._overtime = self._overtime, seconds
+        try:
+            yield
+        finally:
+            self._overtime = previous
+
+    def _run_deadline(self) -> float | None:
+        return None if self._stop_at is None else self._stop_at + self._overtime
 
     # -- sending --------------------------------------------------------------------------
 
@@ -85,40 +146,98 @@ class Target:
         content: bytes | None = None,
         auth: bool = True,
     ) -> Exchange:
-        """Send one request to ``base_url + path`` and record it; never follows redirects."""
+        """Send one request to ``base_url + path`` and record it; never follows redirects.
+
+        Bounded by :attr:`limits` and the run's deadline; raises :class:`TargetError` (or
+        a subclass) when no complete, usable answer came back."""
         all_headers = dict(headers or {})
         if auth and self.token and not _has(all_headers, "authorization"):
             all_headers["Authorization"] = f"Bearer {self.token}"
+        now = time.monotonic()
+        run_at = self._run_deadline()
+        if run_at is not None and now >= run_at:
+            raise RunDeadlinePassed(f"{method} {path} not sent: the run's deadline has passed")
+        at = now + self.limits.request_deadline
+        if run_at is not None:
+            at = min(at, run_at)
         request = self._client.build_request(
-            method, self.base_url + path, params=params, headers=all_headers, content=content
+            method,
+            self.base_url + path,
+            params=params,
+            headers=all_headers,
+            content=content,
+            timeout=httpx.Timeout(
+                self.limits.read_timeout, connect=self.limits.connect_timeout, pool=at - now
+            ),
         )
+        if _origin(request.url) != self._origin:  # a check's bug, never the target's
+            raise ValueError(f"{request.url} is not on the target {self.base_url}")
         started = time.perf_counter()
-        try:
-            response = self._client.send(request, stream=True)
-            try:
-                body, truncated = self._read(response)
-            finally:
-                response.close()
-        except httpx.TimeoutException as exc:
-            self._record(request, None, f"timed out: {type(exc).__name__}", started)
-            raise TargetError(f"{method} {request.url} timed out ({type(exc).__name__})") from exc
-        except httpx.HTTPError as exc:
-            self._record(request, None, f"{type(exc).__name__}: {exc}", started)
-            raise TargetError(
-                f"{method} {request.url} failed: {exc or type(exc).__name__}"
-            ) from exc
-        return self._record(request, (response, body, truncated), None, started)
-
-    def _read(self, response: httpx.Response) -> tuple[bytes, bool]:
-        cap = self.limits.max_response_bytes
+        answer: httpx.Response | None = None
         chunks: list[bytes] = []
+        try:
+            with exchange_deadline(at):
+                answer = self._client.send(request, stream=True)
+                try:
+                    too_large = self._read(answer, chunks)
+                finally:
+                    answer.close()
+        except httpx.HTTPError as exc:
+            error = self._explain(request, exc, at, run_at)
+            partial = None if answer is None else (answer, b"".join(chunks), True)
+            self._record(request, partial, str(error), started)
+            raise error from exc
+        body = b"".join(chunks)
+        if too_large:
+            error = ResponseTooLarge(
+                f"{method} {request.url} answered {answer.status_code} with more than "
+                f"{self.limits.max_response_bytes} bytes (--max-response-bytes); "
+                "the harness stopped reading there"
+            )
+            self._record(request, (answer, body, True), str(error), started)
+            raise error
+        return self._record(request, (answer, body, False), None, started)
+
+    def _read(self, response: httpx.Response, chunks: list[bytes]) -> bool:
+        """Read the body into ``chunks``, at most the cap; True if there was more."""
+        cap = self.limits.max_response_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.strip().isdigit() and int(declared) > cap:
+            return True  # said so up front: not a byte of it is read
         size = 0
         for chunk in response.iter_bytes():
+            if size + len(chunk) > cap:
+                chunks.append(chunk[: cap - size])
+                return True
             chunks.append(chunk)
             size += len(chunk)
-            if size > cap:
-                return b"".join(chunks)[:cap], True
-        return b"".join(chunks), False
+        return False
+
+    def _explain(
+        self, request: httpx.Request, exc: httpx.HTTPError, at: float, run_at: float | None
+    ) -> TargetError:
+        """The error the checks see, saying which bound tripped, or what went wrong."""
+        where = f"{request.method} {request.url}"
+        limits = self.limits
+        if isinstance(exc, httpx.TimeoutException) and time.monotonic() >= at - 0.01:
+            if run_at is not None and at >= run_at:
+                return RunDeadlinePassed(f"{where} cut short: the run's deadline passed")
+            return ExchangeTooLong(
+                f"{where}: no complete answer within {limits.request_deadline:g} s "
+                "(--request-deadline)"
+            )
+        if isinstance(exc, httpx.ConnectTimeout):
+            return TargetError(
+                f"{where}: could not connect within {limits.connect_timeout:g} s "
+                "(--connect-timeout)"
+            )
+        if isinstance(exc, httpx.ReadTimeout):
+            return TargetError(
+                f"{where} timed out: nothing received for {limits.read_timeout:g} s (--timeout)"
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return TargetError(f"{where} timed out ({type(exc).__name__})")
+        return TargetError(f"{where} failed: {exc or type(exc).__name__}")
 
     def _record(
         self,
@@ -182,8 +301,21 @@ def _url_password(url: str | None) -> str | None:
     return httpx.URL(url).password or None if url else None
 
 
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
 def _has(headers: Mapping[str, str], name: str) -> bool:
     return any(key.lower() == name for key in headers)
 
 
-__all__ = ["BODY_PREVIEW_BYTES", "IN_PROCESS_BASE", "Limits", "Target", "TargetError"]
+__all__ = [
+    "BODY_PREVIEW_BYTES",
+    "IN_PROCESS_BASE",
+    "ExchangeTooLong",
+    "Limits",
+    "ResponseTooLarge",
+    "RunDeadlinePassed",
+    "Target",
+    "TargetError",
+]

@@ -3,8 +3,10 @@
 httpx ships :class:`httpx.ASGITransport` for async clients only. The harness is
 synchronous (hypothesis drives it), so this transport runs the ASGI app on an asyncio
 event loop in a background daemon thread (so a forgotten ``close`` never keeps the
-interpreter from exiting) and hands each request to ``httpx.ASGITransport`` there. Requests may come from several threads at once: the app
-then serves them concurrently on its loop, as it would under uvicorn.
+interpreter from exiting) and hands each request to ``httpx.ASGITransport`` there. Requests
+may come from several threads at once: the app then serves them concurrently on its loop,
+as it would under uvicorn. An answer is awaited no longer than the exchange's deadline
+(:func:`conformance.bounds.remaining`); the app's task is then cancelled.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import httpx
+
+from conformance.bounds import remaining
 
 ASGIApp = Callable[
     [
@@ -40,7 +44,11 @@ class SyncASGITransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         content = request.read()
         future = asyncio.run_coroutine_threadsafe(self._handle(request, content), self._loop)
-        return future.result()
+        try:  # an app that never answers is bounded like a socket target
+            return future.result(timeout=remaining())
+        except TimeoutError:
+            future.cancel()
+            raise httpx.ReadTimeout("the app gave no answer in time", request=request) from None
 
     async def _handle(self, request: httpx.Request, content: bytes) -> httpx.Response:
         forwarded = httpx.Request(

@@ -27,3 +27,4 @@ def test_wheel_contains_specs_and_entry_point(tmp_path: Path) -> None:
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "session-conformance = conformance.cli:main" in text
+    assert "session_conformance = conformance.pytest_plugin" in text  # the pytest11 plugin

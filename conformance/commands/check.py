@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from conformance.client import ContractClient
 from conformance.commands.arguments import (
     EXIT_INTERRUPTED,
     EXIT_UNDECIDED,
@@ -23,11 +24,29 @@ from conformance.commands.arguments import (
     positive,
     positive_float,
 )
+from conformance.commands.interrupts import held_back
+from conformance.commands.report import add_report_flags, write_reports
 from conformance.context import Settings
+from conformance.progress import console_reporter
 from conformance.records import RunReport
-from conformance.reporting.console import ConsoleReporter
+from conformance.redaction import redactor_for
 from conformance.reporting.json_report import write_json_report
-from conformance.runner import INTERRUPTED, RunFinished, UnknownClause, exit_code, run, select
+from conformance.runner import (
+    INTERRUPTED,
+    Event,
+    RunFinished,
+    UnknownClause,
+    exit_code,
+    run,
+    select,
+)
+from conformance.smoke import (
+    SMOKE_MAX_EXAMPLES,
+    Sweeper,
+    cleaning_up,
+    sigterm_as_interrupt,
+    smoke_clause_ids,
+)
 from conformance.target import Limits, Target
 
 #: What the bundled reference declares when ``check`` runs it in-process.
@@ -43,13 +62,36 @@ def register(commands: Any) -> None:
     check.add_argument("--cors-origin", help="the CORS origin the target allows")
     check.add_argument("--seed", type=non_negative, help="seed (default: random, printed)")
     check.add_argument(
-        "--max-examples", type=positive, default=25, help="examples per property (default 25)"
+        "--max-examples",
+        type=positive,
+        help=f"examples per property (default 25; {SMOKE_MAX_EXAMPLES} with --smoke)",
     )
     check.add_argument(
         "--clause", action="append", nargs="+", metavar="ID", help="only these clauses"
     )
     check.add_argument(
         "--report-json", type=Path, metavar="PATH", help="write the JSON report here"
+    )
+    add_report_flags(check)
+    check.add_argument(
+        "--smoke",
+        action="store_true",
+        help="pre-deploy smoke run: the quick non-destructive subset, then delete every "
+        "session the run created (also after a failure or Ctrl-C)",
+    )
+    check.add_argument(
+        "--redact-header",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="mask this header's value in every output (repeatable)",
+    )
+    check.add_argument(
+        "--redact-field",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="mask this JSON field's value in every body in every output (repeatable)",
     )
     check.add_argument(
         "--ready-timeout",
@@ -68,6 +110,29 @@ def register(commands: Any) -> None:
         type=positive_float,
         default=5.0,
         help="connect timeout, seconds (default 5)",
+    )
+    check.add_argument(
+        "--request-deadline",
+        type=positive_float,
+        default=Limits().request_deadline,
+        metavar="S",
+        help="seconds for one whole exchange, connect to last byte (default 60); "
+        "--timeout alone never ends a target that trickles one byte a second",
+    )
+    check.add_argument(
+        "--max-response-bytes",
+        type=positive,
+        default=Limits().max_response_bytes,
+        metavar="N",
+        help="bytes read of one response or stream; a longer answer is an error "
+        "(default 4194304, 4 MiB)",
+    )
+    check.add_argument(
+        "--deadline",
+        type=positive_float,
+        metavar="S",
+        help="seconds for the whole run: past it no clause starts, the one under way is "
+        "cut short, and those left are error (default: none)",
     )
     check.add_argument(
         "--no-client-ids",
@@ -95,11 +160,21 @@ def check_command(args: argparse.Namespace) -> int:
     clause_ids = [cid for group in args.clause or [] for cid in group]
     try:
         select(clause_ids)
-    except UnknownClause as exc:
+        if args.smoke:
+            clause_ids = smoke_clause_ids(clause_ids)
+        redactor = redactor_for(args.redact_header, args.redact_field)
+    except (UnknownClause, ValueError) as exc:
         raise UsageError(str(exc)) from exc
+    if args.max_examples is None:
+        args.max_examples = SMOKE_MAX_EXAMPLES if args.smoke else 25
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     cors_origin = args.cors_origin
-    limits = Limits(connect_timeout=args.connect_timeout, read_timeout=args.timeout)
+    limits = Limits(
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.timeout,
+        request_deadline=args.request_deadline,
+        max_response_bytes=args.max_response_bytes,
+    )
     if args.url is None:
         from conformance.reference import ReferenceConfig, create_app
 
@@ -108,9 +183,9 @@ def check_command(args: argparse.Namespace) -> int:
         config = ReferenceConfig(
             provision_seconds=args.provision_seconds, token=token, cors_origin=cors_origin
         )
-        target = Target(app=create_app(config), token=token, limits=limits)
+        target = Target(app=create_app(config), token=token, limits=limits, redactor=redactor)
     else:
-        target = Target(checked_url(args.url), token=token, limits=limits)
+        target = Target(checked_url(args.url), token=token, limits=limits, redactor=redactor)
     features = frozenset() if args.no_client_ids else frozenset({"client_ids"})
     settings = Settings(
         seed=seed,
@@ -120,26 +195,49 @@ def check_command(args: argparse.Namespace) -> int:
         cors_origin=cors_origin,
         features=features,
     )
-    reporter = ConsoleReporter(sys.stdout, verbose=args.verbose, quiet=args.quiet)
     report: RunReport | None = None
-    with target:
-        for event in run(target, settings, clause_ids=clause_ids):
+    sweeper = Sweeper(ContractClient(target)) if args.smoke else None
+    console = console_reporter(sys.stdout, verbose=args.verbose, quiet=args.quiet)
+    # SIGTERM (a cancelled CI job) ends the run as Ctrl-C does: with its report.
+    with target, sigterm_as_interrupt(), cleaning_up(sweeper, fail), console as reporter:
+
+        def handle(event: Event) -> None:
+            nonlocal report
             if isinstance(event, RunFinished):
                 report = dataclasses.replace(event.report, replay=_replay(args, seed))
+                if sweeper is not None:  # before the summary, so the summary tells of it
+                    notes = (*report.notes, sweeper.sweep().note())
+                    report = dataclasses.replace(report, notes=notes)
                 event = RunFinished(report)
             reporter.handle(event)
-    assert report is not None
-    if args.report_json is not None:
+
+        events = run(target, settings, clause_ids=clause_ids, deadline=args.deadline)
         try:
-            write_json_report(report, args.report_json)
-        except OSError as exc:
-            fail(f"cannot write the JSON report to {args.report_json}: {exc.strerror or exc}")
-            return EXIT_UNDECIDED
+            for event in events:
+                handle(event)
+        except KeyboardInterrupt:
+            if report is None:  # it landed here, not in the runner: the runner still reports
+                handle(events.throw(KeyboardInterrupt()))
+    assert report is not None
+    written = True
+    with held_back() as arrived:  # a signal now cannot cost the report
+        if args.report_json is not None:
+            try:
+                write_json_report(report, args.report_json)
+            except OSError as exc:
+                fail(f"cannot write the JSON report to {args.report_json}: {exc.strerror or exc}")
+                written = False
+        written = write_reports(report, args) and written
     for note in report.notes:
         fail(note)
-    if any(note.startswith(INTERRUPTED) for note in report.notes):
+    if arrived or any(note.startswith(INTERRUPTED) for note in report.notes):
         return EXIT_INTERRUPTED
-    return exit_code(report, strict=args.strict)
+    code = exit_code(report, strict=args.strict)
+    if code == 0 and not (
+        written and (sweeper is None or sweeper.done is None or sweeper.done.clean)
+    ):
+        return EXIT_UNDECIDED  # a report not written, or a smoke run that left sessions
+    return code
 
 
 def _replay(args: argparse.Namespace, seed: int) -> str:
@@ -147,14 +245,22 @@ def _replay(args: argparse.Namespace, seed: int) -> str:
     if args.url:
         parts.append(args.url)
     parts += ["--seed", str(seed)]
-    if args.max_examples != 25:
+    if args.smoke:
+        parts.append("--smoke")
+    if args.max_examples != (SMOKE_MAX_EXAMPLES if args.smoke else 25):
         parts += ["--max-examples", str(args.max_examples)]
     if args.cors_origin:
         parts += ["--cors-origin", args.cors_origin]
+    if args.ready_timeout != 30.0:  # it bounds the polls, so it shapes the requests
+        parts += ["--ready-timeout", f"{args.ready_timeout:g}"]
     if args.url is None and args.provision_seconds != 0.5:
         parts += ["--provision-seconds", f"{args.provision_seconds:g}"]
     if args.no_client_ids:
         parts.append("--no-client-ids")
+    for name in args.redact_header:
+        parts += ["--redact-header", name]
+    for name in args.redact_field:
+        parts += ["--redact-field", name]
     command = shlex.join(parts)
     if args.url and args.token:
         # The secret itself is never printed: the replay reads it from the environment.

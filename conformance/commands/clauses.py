@@ -15,6 +15,9 @@ def register(commands: Any) -> None:
     clauses = commands.add_parser("clauses", help="list the clauses, or explain some")
     clauses.add_argument("ids", nargs="*", metavar="ID")
     clauses.add_argument("--markdown", action="store_true", help="print docs/clauses.md")
+    clauses.add_argument(
+        "--smoke", action="store_true", help="only the pre-deploy smoke subset (check --smoke)"
+    )
     clauses.set_defaults(handler=clauses_command)
 
 
@@ -28,7 +31,7 @@ def clauses_command(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"unknown clause id(s): {', '.join(sorted(unknown))}")
     for clause in reg.clauses:
-        if wanted and clause.id not in wanted:
+        if (wanted and clause.id not in wanted) or (args.smoke and not clause.smoke):
             continue
         if wanted:
             print(f"{clause.id} [{clause.level}] ({clause.family})")  # noqa: T201
@@ -36,6 +39,7 @@ def clauses_command(args: argparse.Namespace) -> int:
             print(f"  roles: {', '.join(clause.roles) or '-'}")  # noqa: T201
             if clause.features:
                 print(f"  needs: {', '.join(clause.features)}")  # noqa: T201
+            print(f"  smoke: {'yes' if clause.smoke else 'no'} (check --smoke)")  # noqa: T201
         else:
             print(f"{clause.id:<11}{clause.level:<7}{clause.family:<11} {clause.statement}")  # noqa: T201
     return EXIT_OK

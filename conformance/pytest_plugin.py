@@ -1,0 +1,325 @@
+"""A pytest plugin: the session contract as test items in a backend team's own suite.
+
+Installed with the package (entry point ``pytest11: session_conformance``). It does
+nothing unless asked; one line adds the contract to a suite::
+
+    pytest --session-contract-url http://127.0.0.1:8000     # a running backend
+    pytest --session-contract-app myservice.main:app        # an ASGI app, in-process
+
+(or the same in ``addopts``). Each clause becomes one test item whose id is the clause id
+(``session-contract::LIFE-001``, so ``pytest -k LIFE-001`` runs one clause). Verdicts
+map onto pytest outcomes: ``passed`` passes; ``failed`` fails with the console's failure
+block (sent, expected, received, curl, and the pytest command that replays the clause);
+``not_applicable`` is skipped with the reason; ``error`` (the harness could not decide)
+is a pytest ERROR, as the clause runs in the item's setup. A failed SHOULD or
+MAY clause is an expected failure (``xfail``) unless ``--session-contract-strict``.
+
+Options: ``--session-contract-token`` (or ``SESSION_CONFORMANCE_TOKEN``),
+``--session-contract-cors-origin``, ``--session-contract-seed`` (default random, shown
+in the header), ``--session-contract-max-examples``, ``--session-contract-no-client-ids``,
+``--session-contract-strict``. The plugin imports the harness only when asked, so an
+unrelated test run does not pay for it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import random
+import shlex
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from conformance.client import ContractClient
+    from conformance.context import Settings
+    from conformance.records import ClauseResult
+    from conformance.registry import Clause
+    from conformance.target import Target
+
+COLLECTOR = "session-contract"
+TOKEN_ENV = "SESSION_CONFORMANCE_TOKEN"
+DEFAULT_MAX_EXAMPLES = 25
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("session-contract", "session contract conformance")
+    group.addoption(
+        "--session-contract-url",
+        metavar="URL",
+        help="check the backend at URL against every clause, one test item per clause",
+    )
+    group.addoption(
+        "--session-contract-app",
+        metavar="MODULE:APP",
+        help="check this ASGI app in-process against every clause",
+    )
+    group.addoption(
+        "--session-contract-token", metavar="TOKEN", help=f"bearer token (or set {TOKEN_ENV})"
+    )
+    group.addoption("--session-contract-cors-origin", metavar="ORIGIN", help="allowed origin")
+    group.addoption(
+        "--session-contract-seed", type=int, metavar="N", help="seed (default: random, shown)"
+    )
+    group.addoption(
+        "--session-contract-max-examples",
+        type=int,
+        default=DEFAULT_MAX_EXAMPLES,
+        metavar="N",
+        help=f"examples per property (default {DEFAULT_MAX_EXAMPLES})",
+    )
+    group.addoption(
+        "--session-contract-no-client-ids",
+        action="store_true",
+        help="the backend does not accept client-chosen session ids",
+    )
+    group.addoption(
+        "--session-contract-strict",
+        action="store_true",
+        help="a failed SHOULD clause fails too (default: xfail)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    url = config.getoption("session_contract_url")
+    app = config.getoption("session_contract_app")
+    if not url and not app:
+        return  # inert: nothing asked for
+    if url and app:
+        raise pytest.UsageError("give --session-contract-url or --session-contract-app, not both")
+    seed = config.getoption("session_contract_seed")
+    if seed is not None and seed < 0:
+        raise pytest.UsageError("--session-contract-seed must be 0 or more")
+    if config.getoption("session_contract_max_examples") < 1:
+        raise pytest.UsageError("--session-contract-max-examples must be at least 1")
+    config.addinivalue_line("markers", "session_contract: a clause of the session contract")
+    config.pluginmanager.register(ContractRun(config), "session-contract-run")
+
+
+class ContractRun:
+    """The plugin's state for one pytest session: the target, shared by every item."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.url: str | None = config.getoption("session_contract_url")
+        self.app_path: str | None = config.getoption("session_contract_app")
+        self.token: str | None = (
+            config.getoption("session_contract_token") or os.environ.get(TOKEN_ENV) or None
+        )
+        self.cors_origin: str | None = config.getoption("session_contract_cors_origin")
+        given = config.getoption("session_contract_seed")
+        self.seed: int = given if given is not None else random.SystemRandom().randrange(2**32)
+        self.max_examples: int = config.getoption("session_contract_max_examples")
+        self.no_client_ids: bool = config.getoption("session_contract_no_client_ids")
+        self.strict: bool = config.getoption("session_contract_strict")
+        # Imported now, so a bad MODULE:APP is one usage error, not an error per item.
+        self.app: Any = _load_app(self.app_path, config) if self.app_path else None
+        self._target: Target | None = None
+        self._client: ContractClient | None = None
+        self._unreachable: str | None = None
+
+    # -- hooks ----------------------------------------------------------------------------
+
+    def pytest_report_header(self) -> list[str]:
+        where = self.url or f"{self.app_path} (in-process)"
+        return [
+            f"session contract: {where}, seed {self.seed} "
+            f"(replay with --session-contract-seed {self.seed})"
+        ]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        from conformance.contract import ContractFileError
+        from conformance.runner import select
+
+        try:
+            clauses = select(None)
+        except ContractFileError as exc:
+            raise pytest.UsageError(f"session contract: {exc}") from exc
+        collector = ContractCollector.from_parent(
+            session, name=COLLECTOR, nodeid=COLLECTOR, clauses=clauses, run=self
+        )
+        # Collected the way pytest collects a file, so the "collected N items" count,
+        # -k/-m selection and other plugins see the clause items like any others.
+        report = collector.ihook.pytest_make_collect_report(collector=collector)
+        collector.ihook.pytest_collectreport(report=report)
+        if report.failed:
+            raise pytest.UsageError(f"session contract: {report.longrepr}")
+        items.extend(item for item in report.result if isinstance(item, pytest.Item))
+
+    def pytest_sessionfinish(self) -> None:
+        if self._target is not None:
+            self._target.close()
+            self._target = None
+
+    # -- running --------------------------------------------------------------------------
+
+    def settings(self) -> Settings:
+        from conformance.context import Settings
+
+        return Settings(
+            seed=self.seed,
+            max_examples=self.max_examples,
+            token=self.token,
+            cors_origin=self.cors_origin,
+            features=frozenset() if self.no_client_ids else frozenset({"client_ids"}),
+        )
+
+    def client(self) -> tuple[ContractClient, str | None]:
+        """The shared client, built on first use, and why the target is unreachable."""
+        if self._client is None:
+            from conformance.client import ContractClient
+            from conformance.target import Target, TargetError
+
+            if self.url is not None:
+                target = Target(self.url, token=self.token)
+            else:
+                target = Target(app=self.app, token=self.token)
+            self._target, self._client = target, ContractClient(target)
+            try:
+                self._client.list("sc-preflight")
+            except TargetError as exc:
+                self._unreachable = f"target unreachable: {exc}"
+        return self._client, self._unreachable
+
+    def replay(self, clause_id: str) -> str:
+        parts = ["pytest"]
+        if self.url:
+            parts += ["--session-contract-url", self.url]
+        else:
+            parts += ["--session-contract-app", self.app_path or ""]
+        parts += ["--session-contract-seed", str(self.seed)]
+        if self.cors_origin:
+            parts += ["--session-contract-cors-origin", self.cors_origin]
+        if self.max_examples != DEFAULT_MAX_EXAMPLES:
+            parts += ["--session-contract-max-examples", str(self.max_examples)]
+        if self.no_client_ids:
+            parts.append("--session-contract-no-client-ids")
+        parts += ["-k", clause_id]
+        command = shlex.join(parts)
+        if self.token:
+            command += f' --session-contract-token "${TOKEN_ENV}"'
+        return command
+
+
+class ContractCollector(pytest.Collector):
+    """The parent of the clause items: one item per clause of the registry."""
+
+    def __init__(self, *, clauses: tuple[Clause, ...], run: ContractRun, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.clauses = clauses
+        self.run = run
+
+    def collect(self) -> Iterator[pytest.Item]:
+        for clause in self.clauses:
+            yield ClauseItem.from_parent(self, name=clause.id, clause=clause, run=self.run)
+
+
+class ClauseItem(pytest.Item):
+    def __init__(self, *, clause: Clause, run: ContractRun, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.clause = clause
+        self.run = run
+        self.result: ClauseResult | None = None
+        self.add_marker(pytest.mark.session_contract)
+        self.user_properties.append(("clause", clause.id))
+
+    def setup(self) -> None:
+        """Run the clause here: an undecided clause is then a pytest ERROR, not a FAILURE."""
+        from conformance.records import Verdict
+        from conformance.runner import run_clause
+
+        client, unreachable = self.run.client()
+        if unreachable is not None:
+            pytest.fail(self._block_of_reason(unreachable), pytrace=False)
+        self.result = run_clause(self.clause, client, self.run.settings())
+        self.user_properties.append(("verdict", self.result.verdict.value))
+        if self.result.verdict is Verdict.NOT_APPLICABLE:
+            reason = self.result.summary.replace("(give --", "(give --session-contract-")
+            pytest.skip(f"{self.clause.id} not applicable: {reason}")
+        if self.result.verdict is Verdict.ERROR:
+            pytest.fail(self._block(), pytrace=False)
+
+    def runtest(self) -> None:
+        from conformance.records import Verdict
+
+        if self.result is None or self.result.verdict is not Verdict.FAILED:
+            return
+        if self.clause.level != "MUST" and not self.run.strict:
+            pytest.xfail(
+                f"{self.clause.id} [{self.clause.level}] failed (not fatal without "
+                f"--session-contract-strict): {self.result.summary}"
+            )
+        pytest.fail(self._block(), pytrace=False)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"session contract {self.clause.id} [{self.clause.level}]"
+
+    def _block(self) -> str:
+        from conformance import __version__
+        from conformance.records import RunReport
+        from conformance.reporting.failure_block import failure_block
+        from conformance.reporting.saved import saved
+
+        assert self.result is not None
+        report = RunReport(
+            tool="session-conformance",
+            version=__version__,
+            target=self.run.url or "in-process",
+            profile="canonical",
+            seed=self.run.seed,
+            started_at="1970-01-01T00:00:00+00:00",
+            duration_ms=self.result.duration_ms,
+            results=(self.result,),
+        )
+        clause = saved(report).clauses[0]
+        clause = dataclasses.replace(clause, replay=self.run.replay(self.clause.id))
+        return "\n".join(failure_block(clause))
+
+    def _block_of_reason(self, reason: str) -> str:
+        return (
+            f"{self.clause.id} [{self.clause.level}] {self.clause.statement}\n"
+            f"  Undecided: {reason}\n"
+            f"  Replay:    {self.run.replay(self.clause.id)}"
+        )
+
+
+def _load_app(spec: str, config: pytest.Config) -> Any:
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise pytest.UsageError(
+            f"--session-contract-app {spec!r}: expected MODULE:APP, e.g. myservice.main:app"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not module_name.startswith(exc.name):
+            raise
+        here = str(config.invocation_params.dir)
+        if here in sys.path:
+            raise pytest.UsageError(f"--session-contract-app: cannot import {module_name}") from exc
+        sys.path.insert(0, here)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            raise pytest.UsageError(
+                f"--session-contract-app: cannot import {module_name} (from {here})"
+            ) from exc
+    app = module
+    for part in attribute.split("."):
+        try:
+            app = getattr(app, part)
+        except AttributeError:
+            raise pytest.UsageError(
+                f"--session-contract-app: {module_name} has no attribute {attribute!r}"
+            ) from None
+    if not callable(app):
+        raise pytest.UsageError(f"--session-contract-app: {spec} is not an ASGI app")
+    return app
