@@ -15,7 +15,6 @@ each exchange with its own deadline, over connections the pool shares between th
 
 from __future__ import annotations
 
-import math
 import ssl
 import threading
 import time
@@ -134,8 +133,3 @@ def bounded_transport(*, max_connections: int) -> httpx.HTTPTransport:
         )
     pool._network_backend = _BoundedBackend(inner)
     return transport
-
-
-def describe_seconds(seconds: float) -> str:
-    """``2 s``, ``0.5 s``: how a bound is named in messages."""
-    return f"{seconds:g} s" if math.isfinite(seconds) else "no limit"

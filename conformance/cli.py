@@ -8,7 +8,8 @@ A thin shell over the runner and the reference; each subcommand lives in
 - 2: usage error (bad flag, bad URL, unknown clause id);
 - 3: the harness could not decide (target unreachable, a clause ``error``, an invalid
   contract file) and nothing failed;
-- 130: interrupted (Ctrl-C); the report holds the clauses decided so far.
+- 130: interrupted (Ctrl-C, or SIGTERM during ``check``); the report holds the clauses
+  decided so far.
 
 ``report`` (render a saved JSON report) exits 0, 2 when the file is not a valid report,
 or 3 when the output cannot be written.

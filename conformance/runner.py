@@ -23,7 +23,7 @@ from conformance.context import CheckContext, NotApplicable, Settings, Undecided
 from conformance.profile import CANONICAL, Profile
 from conformance.records import ClauseResult, Exchange, Finding, RunReport, Verdict
 from conformance.registry import Clause, registry
-from conformance.target import RunDeadlinePassed, Target, TargetError
+from conformance.target import RunDeadlinePassed, Target, TargetError, Unreachable
 
 #: Findings kept per failed clause; the rest are counted in the summary.
 MAX_FINDINGS = 5
@@ -40,6 +40,8 @@ FEATURE_REASONS = {
 INTERRUPTED = "interrupted"
 #: How long past the run's deadline the clean-up of what it created may still take.
 CLEANUP_OVERTIME = 5.0
+#: How the summary of a clause ended by a :class:`TargetError` begins.
+NO_ANSWER = "no usable answer from the target"
 
 
 class UnknownClause(ValueError):
@@ -123,12 +125,19 @@ def run(
     try:
         yield RunStarted(target=target.base_url, seed=settings.seed, clauses=clauses)
         client = ContractClient(target, profile)
-        unreachable = _preflight(target, client)
-        if unreachable:
-            notes.append(unreachable)
+        try:
+            unusable = _preflight(target, client)
+        except RunDeadlinePassed as exc:
+            unusable = f"not decided: the run's deadline (--deadline) passed ({exc})"
+        if unusable:
+            notes.append(unusable)
+        went_away = False
         for clause in clauses:
-            if unreachable is not None:
-                result = _result(clause, settings.seed, Verdict.ERROR, unreachable, 0.0)
+            if unusable is not None:
+                result = _result(clause, settings.seed, Verdict.ERROR, unusable, 0.0)
+                missing = _missing(clause, profile, settings) if went_away else None
+                if missing is not None:  # a clause that never applied still does not
+                    result = _result(clause, settings.seed, Verdict.NOT_APPLICABLE, missing, 0.0)
             elif stop_at is not None and time.monotonic() >= stop_at:
                 late += 1
                 why = f"not decided: the run's deadline of {deadline:g} s (--deadline) had passed"
@@ -137,6 +146,15 @@ def run(
                 )
             else:
                 result = run_clause(clause, client, settings)
+                if result.verdict is Verdict.ERROR and result.summary.startswith(NO_ANSWER):
+                    # Gone for good? Then every clause left would wait for it in vain.
+                    gone = _still_there(target, client)
+                    if gone is not None:
+                        went_away = True
+                        unusable = (
+                            f"not decided: the target stopped answering during {clause.id} ({gone})"
+                        )
+                        notes.append(unusable)
             results.append(result)
             yield ClauseFinished(result)
     except KeyboardInterrupt:
@@ -196,10 +214,11 @@ def run_clause(clause: Clause, client: ContractClient, settings: Settings) -> Cl
             f"not decided: the run's deadline (--deadline) passed ({exc})",
         )
     except TargetError as exc:
-        verdict, summary = Verdict.ERROR, f"no usable answer from the target: {exc}"
+        verdict, summary = Verdict.ERROR, f"{NO_ANSWER}: {exc}"
     except Exception as exc:
         verdict, summary = Verdict.ERROR, f"the check itself failed: {type(exc).__name__}: {exc}"
     finally:
+        checked = client.target.mark()  # what the check sent, before its clean-up
         with client.target.overtime(CLEANUP_OVERTIME):
             ctx.cleanup()
     duration = (time.perf_counter() - started) * 1000
@@ -209,7 +228,7 @@ def run_clause(clause: Clause, client: ContractClient, settings: Settings) -> Cl
         more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""
         summary = findings[0].message + more
     elif verdict is Verdict.PASSED:
-        summary = f"{len(exchanges)} exchange(s), no violation"
+        summary = ctx.summary or f"{len(exchanges)} exchange(s), no violation"
     return ClauseResult(
         clause_id=clause.id,
         family=clause.family,
@@ -220,7 +239,7 @@ def run_clause(clause: Clause, client: ContractClient, settings: Settings) -> Cl
         seed=seed,
         duration_ms=duration,
         findings=tuple(findings[:MAX_FINDINGS]),
-        exchanges=_evidence(verdict, exchanges),
+        exchanges=_evidence(verdict, exchanges[: checked - mark]),
     )
 
 
@@ -254,10 +273,12 @@ def _preflight(target: Target, client: ContractClient) -> str | None:
     elsewhere, decides no clause at all."""
     try:
         exchange = client.list("sc-preflight")
-    except RunDeadlinePassed as exc:
-        return f"not decided: the run's deadline (--deadline) passed ({exc})"
-    except TargetError as exc:
+    except RunDeadlinePassed:
+        raise
+    except Unreachable as exc:
         return f"target unreachable: {exc}"
+    except TargetError as exc:
+        return f"{NO_ANSWER}: {exc}"
     location = exchange.response.header("location") if exchange.response else None
     if exchange.status is not None and 300 <= exchange.status < 400:
         return (
@@ -266,6 +287,14 @@ def _preflight(target: Target, client: ContractClient) -> str | None:
             "so that the token and probes never leave the target: give the URL that answers"
         )
     return None
+
+
+def _still_there(target: Target, client: ContractClient) -> str | None:
+    """None if the target still answers the preflight request, else why not."""
+    try:
+        return _preflight(target, client)
+    except RunDeadlinePassed:
+        return None  # the clauses left are not started anyway, for the deadline
 
 
 def _missing(clause: Clause, profile: Profile, settings: Settings) -> str | None:

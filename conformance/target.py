@@ -36,6 +36,10 @@ class TargetError(Exception):
     """The target gave no usable HTTP answer (refused, reset, timed out, not HTTP)."""
 
 
+class Unreachable(TargetError):
+    """No connection could be made (refused, unknown host, connect timeout)."""
+
+
 class ExchangeTooLong(TargetError):
     """No complete answer within the exchange's deadline (e.g. one byte a second)."""
 
@@ -131,6 +135,12 @@ class Target:
         finally:
             self._overtime = previous
 
+    def time_left(self) -> float | None:
+        """Seconds until the run's deadline (0 once past; None: no deadline), so that a
+        check never sleeps past it."""
+        at = self._run_deadline()
+        return None if at is None else max(0.0, at - time.monotonic())
+
     def _run_deadline(self) -> float | None:
         return None if self._stop_at is None else self._stop_at + self._overtime
 
@@ -156,7 +166,8 @@ class Target:
         now = time.monotonic()
         run_at = self._run_deadline()
         if run_at is not None and now >= run_at:
-            raise RunDeadlinePassed(f"{method} {path} not sent: the run's deadline has passed")
+            where = self.redactor.text(f"{method} {path}")
+            raise RunDeadlinePassed(f"{where} not sent: the run's deadline has passed")
         at = now + self.limits.request_deadline
         if run_at is not None:
             at = min(at, run_at)
@@ -190,7 +201,7 @@ class Target:
         body = b"".join(chunks)
         if too_large:
             error = ResponseTooLarge(
-                f"{method} {request.url} answered {answer.status_code} with more than "
+                f"{self._where(request)} answered {answer.status_code} with more than "
                 f"{self.limits.max_response_bytes} bytes (--max-response-bytes); "
                 "the harness stopped reading there"
             )
@@ -217,7 +228,7 @@ class Target:
         self, request: httpx.Request, exc: httpx.HTTPError, at: float, run_at: float | None
     ) -> TargetError:
         """The error the checks see, saying which bound tripped, or what went wrong."""
-        where = f"{request.method} {request.url}"
+        where = self._where(request)
         limits = self.limits
         if isinstance(exc, httpx.TimeoutException) and time.monotonic() >= at - 0.01:
             if run_at is not None and at >= run_at:
@@ -227,7 +238,7 @@ class Target:
                 "(--request-deadline)"
             )
         if isinstance(exc, httpx.ConnectTimeout):
-            return TargetError(
+            return Unreachable(
                 f"{where}: could not connect within {limits.connect_timeout:g} s "
                 "(--connect-timeout)"
             )
@@ -237,7 +248,15 @@ class Target:
             )
         if isinstance(exc, httpx.TimeoutException):
             return TargetError(f"{where} timed out ({type(exc).__name__})")
-        return TargetError(f"{where} failed: {exc or type(exc).__name__}")
+        if isinstance(exc, httpx.ConnectError):
+            return Unreachable(
+                f"{where} failed: {self.redactor.text(str(exc)) or type(exc).__name__}"
+            )
+        return TargetError(f"{where} failed: {self.redactor.text(str(exc)) or type(exc).__name__}")
+
+    def _where(self, request: httpx.Request) -> str:
+        """``METHOD URL`` for messages, secrets redacted (a URL may carry a password)."""
+        return self.redactor.text(f"{request.method} {request.url}")
 
     def _record(
         self,
@@ -318,4 +337,5 @@ __all__ = [
     "RunDeadlinePassed",
     "Target",
     "TargetError",
+    "Unreachable",
 ]
