@@ -10,17 +10,14 @@ up, a timeout): the runner turns these into ``not_applicable`` and ``error``.
 from __future__ import annotations
 
 import random
-import re
 import time
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
 
 from conformance.client import ContractClient
+from conformance.leftovers import sessions_made
 from conformance.records import Exchange, JSONValue
 from conformance.registry import Clause
 
-#: Every user id the harness makes up starts with this; clean-up touches no other user.
-HARNESS_USERS = "sc-"
 FINAL_PHASES = frozenset({"Ready", "Failed"})
 PHASE_ORDER = {"Starting": 0, "Provisioning": 1, "Ready": 2, "Failed": 2}
 
@@ -42,7 +39,11 @@ class Settings:
     ready_timeout: float = 30.0
     poll_initial: float = 0.05
     poll_max: float = 1.0
-    concurrency: int = 16
+    #: Requests sent at once by the concurrency clauses and ID-005 (``--concurrency``).
+    concurrency: int = 32
+    #: Steps per sequence of the stateful exploration (``--max-steps``); it explores
+    #: ``max_examples`` sequences.
+    max_steps: int = 20
     token: str | None = None
     cors_origin: str | None = None
     features: frozenset[str] = field(default_factory=lambda: frozenset({"client_ids"}))
@@ -76,6 +77,9 @@ class CheckContext:
         self._created: dict[tuple[str, str], bool] = {}
         self._deleted: set[tuple[str, str]] = set()
         self._mark = client.target.mark()
+        #: What the check says it did, for a clause that passed (default: the runner
+        #: counts the exchanges); e.g. a clause decided by an exploration it shares.
+        self.summary: str | None = None
 
     # -- names ----------------------------------------------------------------------------
 
@@ -130,6 +134,8 @@ class CheckContext:
             if wait is None:  # no ETA: exponential backoff from a short start
                 wait, delay = delay, min(delay * 2, self.settings.poll_max)
             wait = min(max(wait, self.settings.poll_initial), self.settings.poll_max)
+            left = self.client.target.time_left()  # never sleep past the run's deadline
+            wait = wait if left is None else min(wait, left)
             time.sleep(min(wait, max(0.0, self.settings.ready_timeout - elapsed)))
 
     def ready(self, user_id: str | None = None, body: JSONValue | None = None) -> Created:
@@ -153,12 +159,11 @@ class CheckContext:
 
     def cleanup(self) -> None:
         """Delete, best effort, every session this check created and did not delete: those
-        it tracked, and any other that a create answer of this check named for a user id
-        of the harness's (a probe the target should have refused, a create in a thread
-        whose sibling failed). Sessions of any other user are never touched."""
+        it tracked, and any other its traffic may have made for a user id of the harness's
+        (:func:`~conformance.leftovers.sessions_made`). No other user's session is touched."""
         if not self.client.profile.has("delete"):
             return
-        for key in self._answered_creates():
+        for key in sorted(sessions_made(self.client, self.client.target.since(self._mark))):
             if key not in self._deleted:
                 self._created.setdefault(key, True)
         for user_id, session_id in list(self._created):
@@ -167,30 +172,6 @@ class CheckContext:
             except Exception:
                 continue
         self._created.clear()
-
-    def _answered_creates(self) -> list[tuple[str, str]]:
-        """(user, session) of every create this check sent that answered 200/201 with a
-        session id, for user ids the harness made up."""
-        if not self.client.profile.has("create"):
-            return []
-        route = self.client.profile.route("create")
-        if "{user_id}" not in route.template:
-            return []
-        base = urlsplit(self.client.target.base_url).path.rstrip("/")
-        pattern = re.compile(
-            re.escape(base + route.template).replace(re.escape("{user_id}"), "(?P<user>[^/]+)")
-        )
-        found = []
-        for exchange in self.client.target.since(self._mark):
-            request = exchange.request
-            match = pattern.fullmatch(urlsplit(request.url).path)
-            if request.method != route.method or match is None or exchange.status not in (200, 201):
-                continue
-            user = unquote(match["user"])
-            session_id = self.client.created_id(exchange)
-            if user.startswith(HARNESS_USERS) and session_id is not None:
-                found.append((user, session_id))
-        return found
 
     def require_feature(self, feature: str, why: str) -> None:
         if feature not in self.settings.features:
