@@ -25,7 +25,15 @@ import sys
 from collections.abc import Sequence
 
 from conformance import __version__
-from conformance.commands import check, clauses, mock, report, serve, verify_client
+from conformance.commands import (
+    check,
+    clauses,
+    compare_openapi,
+    mock,
+    report,
+    serve,
+    verify_client,
+)
 from conformance.commands.arguments import (
     EXIT_INTERRUPTED,
     EXIT_UNDECIDED,
@@ -37,7 +45,7 @@ from conformance.commands.arguments import (
 from conformance.contract import ContractFileError
 
 #: The subcommands, in the order ``--help`` lists them.
-COMMANDS = (check, serve, clauses, report, mock, verify_client)
+COMMANDS = (check, serve, clauses, report, mock, verify_client, compare_openapi)
 
 
 def build_parser() -> argparse.ArgumentParser:

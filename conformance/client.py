@@ -1,26 +1,29 @@
 """The contract client: one method per role, each returning the recorded exchange.
 
 Checks speak to a target only through a :class:`ContractClient`, in the contract's
-vocabulary (create, get, run, ...). It knows the profile's routes and how bodies are
-encoded; every call goes through :meth:`Target.send`, so every call is recorded.
+vocabulary (create, get, run, ...) and with the contract's bodies. The client puts each
+request in the profile's layout (:func:`conformance.layout.outgoing`: where the ids go,
+how fields are named) and gives each recorded exchange a canonical *view* of its answer
+(:func:`conformance.layout.view_of`), which ``Exchange.body_json()`` returns; the raw
+answer stays the evidence and the curl line. With the canonical profile nothing is
+translated. Every call goes through :meth:`Target.send`, so every call is recorded.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
+from urllib.parse import unquote, urlsplit
 
+from conformance.layout import encode, outgoing, view_of
+from conformance.pointers import get, tokens
 from conformance.profile import CANONICAL, Profile
-from conformance.records import Exchange, JSONValue
+from conformance.records import Exchange, JSONValue, View
 from conformance.target import Target
 
 JSON_TYPE = "application/json"
 Headers = Mapping[str, str] | None
 
-
-def encode(body: JSONValue) -> bytes:
-    """Compact UTF-8 JSON, the way a client would send it."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+__all__ = ["JSON_TYPE", "ContractClient", "encode", "run_body"]
 
 
 def run_body(user_id: str, session_id: JSONValue, text: str = "hello") -> dict[str, JSONValue]:
@@ -35,6 +38,12 @@ class ContractClient:
     def __init__(self, target: Target, profile: Profile = CANONICAL) -> None:
         self.target = target
         self.profile = profile
+        if not profile.canonical:  # requests sent to no role (unknown routes) read alike
+
+            def any_route(exchange: Exchange) -> View | None:
+                return view_of(profile, None, exchange, exchange.sent_json())
+
+            target.viewer = any_route
 
     def call(
         self,
@@ -47,19 +56,41 @@ class ContractClient:
         headers: Mapping[str, str] | None = None,
         method: str | None = None,
         auth: bool = True,
+        json_type: bool = True,
     ) -> Exchange:
         """Send one request for ``role``. ``body`` is sent as JSON; ``raw`` as given
-        (for malformed bodies); ``method`` overrides the route's (for 405 probes)."""
-        route = self.profile.route(role)
-        path = route.path(user_id=user_id, session_id=session_id)
-        all_headers = dict(headers or {})
-        content = raw
-        if body is not None:
-            content = encode(body)
-        if content is not None and not any(k.lower() == "content-type" for k in all_headers):
+        (for malformed bodies; a JSON ``raw`` is still put in the profile's layout);
+        ``method`` overrides the route's (for 405 probes). A body goes with
+        ``Content-Type: application/json`` unless ``headers`` name one or ``json_type``
+        is False. Raises :class:`~conformance.profile.NotInLayout` for what the
+        profile's layout cannot carry."""
+        request = outgoing(
+            self.profile,
+            role,
+            method=method,
+            user_id=user_id,
+            session_id=session_id,
+            body=body,
+            raw=raw,
+            headers=headers or {},
+        )
+        all_headers = request.headers
+        has_type = any(k.lower() == "content-type" for k in all_headers)
+        if request.content is not None and json_type and not has_type:
             all_headers["Content-Type"] = JSON_TYPE
+        profile = self.profile
+
+        def viewer(exchange: Exchange) -> View | None:
+            return view_of(profile, role, exchange, request.sent)
+
         return self.target.send(
-            method or route.method, path, headers=all_headers, content=content, auth=auth
+            request.method,
+            request.path,
+            params=dict(request.params) if request.params else None,
+            headers=all_headers,
+            content=request.content,
+            auth=auth,
+            viewer=None if profile.canonical else viewer,
         )
 
     def create(
@@ -92,9 +123,27 @@ class ContractClient:
         return self.call("run_stream", body=run_body(user_id, session_id, text), headers=headers)
 
     def created_id(self, exchange: Exchange) -> str | None:
-        """The session id a create response returned, if it returned a usable one."""
-        body = exchange.body_json()
-        if not isinstance(body, dict):
+        """The session id a create response returned, if it returned a usable one: from
+        where the profile says a create names it (by default its ``session_id``)."""
+        places = self.profile.route("create").created_id if self.profile.has("create") else ()
+        if not places:
+            body = exchange.body_json()
+            value = body.get("session_id") if isinstance(body, dict) else None
+            return value if isinstance(value, str) and value.strip() else None
+        response = exchange.response
+        if response is None:
             return None
-        value = body.get("session_id")
-        return value if isinstance(value, str) and value.strip() else None
+        for place in places:
+            found: JSONValue | None = None
+            if place == "location":
+                location = response.header("location")
+                if location:
+                    found = unquote(urlsplit(location.strip()).path.rstrip("/").rpartition("/")[2])
+            elif place.startswith("header:"):
+                found = response.header(place.removeprefix("header:"))
+            else:
+                pointed = get(response.json_or_none(), tokens(place))
+                found = pointed if isinstance(pointed, str) else None
+            if isinstance(found, str) and found.strip():
+                return found
+        return None

@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-from conformance.records import Exchange, Finding, JSONValue
+from conformance.layout import absent_reason
+from conformance.profile import AbsentField
+from conformance.records import Exchange, Finding, JSONValue, View
 from conformance.schemas import schema_errors
 
 #: What an error body must never reveal: tracebacks, exception names, paths, SQL.
@@ -56,10 +58,13 @@ def expect_status(exchange: Exchange, expected: int | tuple[int, ...], why: str)
 
 
 def envelope_problems(exchange: Exchange) -> list[str]:
-    """What is wrong with an error response's envelope (empty when it is right)."""
+    """What is wrong with an error response's envelope (empty when it is right): the
+    contract's envelope, or the one the target's profile names (read into the view)."""
     response = exchange.response
     if response is None:
         return [f"no response ({exchange.transport_error})"]
+    if exchange.view is not None and response.status >= 400:
+        return [*exchange.view.problems, *(f"the body leaks {what}" for what in leaks(exchange))]
     problems: list[str] = []
     if response.media_type != "application/json":
         problems.append(f"Content-Type is {response.header('content-type') or 'missing'!r}")
@@ -132,6 +137,8 @@ def expect_schema(
     if finding is not None:
         return finding
     assert exchange.response is not None
+    if exchange.view is not None:
+        return _view_schema_finding(exchange, exchange.view, component, why)
     if exchange.response.media_type != "application/json":
         return Finding(
             f"{why}: Content-Type is {exchange.response.header('content-type')!r}",
@@ -152,8 +159,45 @@ def expect_schema(
     return None
 
 
+def _view_schema_finding(
+    exchange: Exchange, view: View, component: str, why: str
+) -> Finding | None:
+    """The view against the component schema; fields the profile's layout does not have
+    (``absent``) are not required."""
+    if view.body is None:
+        return Finding(f"{why}: the body is not JSON: {describe(exchange)}", component, exchange)
+    errors = [e for e in schema_errors(component, view.body) if not _absent_field(view, e)]
+    if errors:
+        return Finding(
+            f"{why}: the body, read through profile {view.profile!r}, does not match "
+            f"{component}: {'; '.join(errors[:3])}",
+            f"a body matching the {component} schema",
+            exchange,
+        )
+    return None
+
+
+_REQUIRED = re.compile(r"^(?P<at>.*): '(?P<name>[^']*)' is a required property$")
+
+
+def _absent_field(view: View, error: str) -> bool:
+    match = _REQUIRED.match(error)
+    if match is None:
+        return False
+    at = "" if match["at"] == "(root)" else match["at"]
+    parts = tuple(p.replace("~1", "/").replace("~0", "~") for p in at.split("/")[1:])
+    return absent_reason(view, (*parts, match["name"])) is not None
+
+
 def field(exchange: Exchange, *path: str) -> JSONValue:
-    """The value at ``path`` in the JSON body, or ``None`` where any step is missing."""
+    """The value at ``path`` in the JSON body (the profile's canonical view of it, if
+    any), or ``None`` where any step is missing. Raises
+    :class:`~conformance.profile.AbsentField` where the profile says its layout has no
+    such field."""
+    if exchange.view is not None:
+        why = absent_reason(exchange.view, path)
+        if why is not None:
+            raise AbsentField(why)
     value: JSONValue = exchange.body_json()
     for key in path:
         if not isinstance(value, dict):

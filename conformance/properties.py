@@ -5,7 +5,9 @@
 returns a finding makes hypothesis shrink towards the smallest failing value; the
 finding for that value is what the check yields. A probe that raises
 :class:`~conformance.context.Undecided` or :class:`~conformance.target.TargetError` ends
-the property at once, and the exception is raised again once hypothesis is done.
+the property at once, and the exception is raised again once hypothesis is done. A
+value the target's profile cannot express (:class:`~conformance.profile.NotInLayout`)
+is skipped, and noted on the context (:meth:`CheckContext.untranslatable`).
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed, settings
 from hypothesis import strategies as st
-from hypothesis.errors import FlakyFailure
+from hypothesis.errors import FlakyFailure, Unsatisfiable
 
 from conformance.context import CheckContext, Undecided
+from conformance.profile import AbsentField, NotInLayout
 from conformance.records import Finding
 from conformance.target import TargetError
 
@@ -51,10 +54,14 @@ def for_all(
             return None
         try:
             finding = probe(value)
-        except (Undecided, TargetError) as exc:
+        except (Undecided, TargetError, AbsentField) as exc:
             if not violated:
                 stopped.append(exc)
             return None
+        except NotInLayout as exc:
+            ctx.untranslatable(str(exc))
+            reject()
+        ctx.judged += 1
         if finding is not None:
             violated.append(finding)
         return finding
@@ -79,6 +86,8 @@ def for_all(
 
     try:
         prop()
+    except Unsatisfiable:
+        pass  # every value was one the layout cannot express: noted on the context
     except _Violation as violation:
         yield violation.finding
         return

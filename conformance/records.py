@@ -63,6 +63,28 @@ class ResponseRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class View:
+    """A response as the contract's canonical layout would have said it, computed by a
+    profile (:mod:`conformance.layout`); the raw response stays the evidence."""
+
+    #: The profile that computed it.
+    profile: str
+    #: The status the contract names for it (a layout's 200 for create reads as 201).
+    status: int
+    #: The canonical JSON body (None: not JSON).
+    body: JSONValue | None
+    #: Canonical pointers the layout does not have (``*`` for any index), each with why.
+    absent: tuple[tuple[str, str], ...] = ()
+    #: For an error: what is wrong with it as the profile's envelope (empty: nothing).
+    problems: tuple[str, ...] = ()
+    #: For a stream: the body with each ``data:`` frame's Event in canonical form.
+    stream: bytes | None = None
+    #: The request body as the check wrote it, in the contract's terms (None: none, or
+    #: not JSON).
+    sent: JSONValue | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Exchange:
     """One request sent to the target and the response (or transport error) it got."""
 
@@ -71,13 +93,34 @@ class Exchange:
     response: ResponseRecord | None
     transport_error: str | None = None
     elapsed_ms: float = 0.0
+    #: The canonical view of the response, when the target's profile is not canonical.
+    view: View | None = None
 
     @property
     def status(self) -> int | None:
+        if self.view is not None:
+            return self.view.status
         return None if self.response is None else self.response.status
 
     def body_json(self) -> JSONValue | None:
+        if self.view is not None:
+            return self.view.body
         return None if self.response is None else self.response.json_or_none()
+
+    def sent_json(self) -> JSONValue | None:
+        """The JSON request body in the contract's terms (None: no JSON body)."""
+        if self.view is not None:
+            return self.view.sent
+        try:
+            return json.loads(self.request.body.decode("utf-8"), parse_constant=_reject_constant)  # type: ignore[no-any-return]
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    def stream_body(self) -> bytes:
+        """The body of a stream, its frames in canonical form (the raw body if no view)."""
+        if self.view is not None and self.view.stream is not None:
+            return self.view.stream
+        return b"" if self.response is None else self.response.body
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ shells over :func:`run`. Verdicts: no finding is ``passed``; findings are ``fail
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import time
@@ -20,7 +21,7 @@ from conformance import __version__
 from conformance.checks import all_checks
 from conformance.client import ContractClient
 from conformance.context import CheckContext, NotApplicable, Settings, Undecided
-from conformance.profile import CANONICAL, Profile
+from conformance.profile import CANONICAL, NotInLayout, Profile
 from conformance.records import ClauseResult, Exchange, Finding, RunReport, Verdict
 from conformance.registry import Clause, registry
 from conformance.target import RunDeadlinePassed, Target, TargetError, Unreachable
@@ -36,6 +37,14 @@ FEATURE_REASONS = {
     "client_ids": "the target does not accept client-chosen session ids",
 }
 
+
+#: What a profile lacks when it does not declare a feature.
+PROFILE_FEATURES = {
+    "auth": "the layout has no bearer auth",
+    "cors": "the layout has no CORS",
+    "client_ids": "the layout does not accept client-chosen session ids",
+    "location": "create answers name the session in no Location header",
+}
 
 INTERRUPTED = "interrupted"
 #: How long past the run's deadline the clean-up of what it created may still take.
@@ -196,16 +205,23 @@ def run_clause(clause: Clause, client: ContractClient, settings: Settings) -> Cl
     check = all_checks().get(clause.id)
     if check is None:
         return _result(clause, seed, Verdict.ERROR, "no check is implemented for this clause", 0.0)
+    if not settings.features <= client.profile.features:  # only what the layout can have
+        settings = dataclasses.replace(
+            settings, features=settings.features & client.profile.features
+        )
     ctx = CheckContext(clause, client, settings, seed)
     mark = client.target.mark()
     started = time.perf_counter()
     findings: list[Finding] = []
     verdict, summary = Verdict.PASSED, ""
+    out_of_layout = False
     try:
         for finding in check(ctx):
             findings.append(finding)
     except NotApplicable as exc:
         verdict, summary = Verdict.NOT_APPLICABLE, str(exc)
+    except NotInLayout as exc:  # what was found before it stands
+        verdict, summary, out_of_layout = Verdict.NOT_APPLICABLE, str(exc), True
     except Undecided as exc:
         verdict, summary = Verdict.ERROR, str(exc)
     except RunDeadlinePassed as exc:
@@ -223,12 +239,16 @@ def run_clause(clause: Clause, client: ContractClient, settings: Settings) -> Cl
             ctx.cleanup()
     duration = (time.perf_counter() - started) * 1000
     exchanges = client.target.since(mark)
-    if findings and verdict is not Verdict.NOT_APPLICABLE:
+    if findings and (verdict is not Verdict.NOT_APPLICABLE or out_of_layout):
         verdict = Verdict.FAILED
         more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""
         summary = findings[0].message + more
+    elif verdict is Verdict.PASSED and ctx.skipped and not ctx.judged:
+        verdict, summary = Verdict.NOT_APPLICABLE, _skipped(ctx.skipped, everything=True)
     elif verdict is Verdict.PASSED:
         summary = ctx.summary or f"{len(exchanges)} exchange(s), no violation"
+        if ctx.skipped:
+            summary += f" ({_skipped(ctx.skipped, everything=False)})"
     return ClauseResult(
         clause_id=clause.id,
         family=clause.family,
@@ -297,11 +317,24 @@ def _still_there(target: Target, client: ContractClient) -> str | None:
         return None  # the clauses left are not started anyway, for the deadline
 
 
+def _skipped(reasons: dict[str, int], *, everything: bool) -> str:
+    """Why values drawn by the check's properties were not sent."""
+    count = sum(reasons.values())
+    first = next(iter(reasons))
+    what = "every value the check drew" if everything else f"{count} drawn value(s) skipped"
+    more = f" (+{len(reasons) - 1} other reason(s))" if len(reasons) > 1 else ""
+    return f"{what}: {first}{more}"
+
+
 def _missing(clause: Clause, profile: Profile, settings: Settings) -> str | None:
     for feature in clause.features:
+        if feature not in profile.features:
+            why = PROFILE_FEATURES.get(feature, feature)
+            return f"profile {profile.name!r} declares no {feature} ({why})"
         enabled = {
             "auth": settings.token is not None,
             "cors": settings.cors_origin is not None,
+            "location": True,  # the profile's alone, checked above
         }.get(feature, feature in settings.features)
         if not enabled:
             return FEATURE_REASONS.get(feature, f"the target lacks feature {feature!r}")
@@ -327,6 +360,8 @@ def _result(clause: Clause, seed: int, verdict: Verdict, summary: str, ms: float
 def _settings_items(settings: Settings) -> tuple[tuple[str, str], ...]:
     return (
         ("max_examples", str(settings.max_examples)),
+        ("max_steps", str(settings.max_steps)),
+        ("concurrency", str(settings.concurrency)),
         ("ready_timeout", f"{settings.ready_timeout:g}"),
         ("auth", "on" if settings.token else "off"),
         ("cors_origin", settings.cors_origin or ""),

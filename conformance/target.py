@@ -16,16 +16,17 @@ the target's scheme, host and port.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
 
 from conformance.bounds import bounded_transport, exchange_deadline
-from conformance.records import BODY_PREVIEW_BYTES, Exchange, RequestRecord, ResponseRecord
+from conformance.records import BODY_PREVIEW_BYTES, Exchange, RequestRecord, ResponseRecord, View
 from conformance.redaction import Redactor
 from conformance.transport import ASGIApp, SyncASGITransport
 
@@ -117,6 +118,9 @@ class Target:
         #: The run's deadline (``time.monotonic``), and the overtime allowed past it.
         self._stop_at: float | None = None
         self._overtime = 0.0
+        #: Gives a request sent without a viewer of its own its canonical view (set by a
+        #: client whose profile is not canonical, e.g. for errors of unknown routes).
+        self.viewer: Callable[[Exchange], View | None] | None = None
 
     # -- the run's deadline ---------------------------------------------------------------
 
@@ -155,8 +159,10 @@ class Target:
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
         auth: bool = True,
+        viewer: Callable[[Exchange], View | None] | None = None,
     ) -> Exchange:
         """Send one request to ``base_url + path`` and record it; never follows redirects.
+        ``viewer`` gives the exchange its canonical view before it is recorded.
 
         Bounded by :attr:`limits` and the run's deadline; raises :class:`TargetError` (or
         a subclass) when no complete, usable answer came back."""
@@ -196,7 +202,7 @@ class Target:
         except httpx.HTTPError as exc:
             error = self._explain(request, exc, at, run_at)
             partial = None if answer is None else (answer, b"".join(chunks), True)
-            self._record(request, partial, str(error), started)
+            self._record(request, partial, str(error), started, viewer)
             raise error from exc
         body = b"".join(chunks)
         if too_large:
@@ -205,9 +211,9 @@ class Target:
                 f"{self.limits.max_response_bytes} bytes (--max-response-bytes); "
                 "the harness stopped reading there"
             )
-            self._record(request, (answer, body, True), str(error), started)
+            self._record(request, (answer, body, True), str(error), started, viewer)
             raise error
-        return self._record(request, (answer, body, False), None, started)
+        return self._record(request, (answer, body, False), None, started, viewer)
 
     def _read(self, response: httpx.Response, chunks: list[bytes]) -> bool:
         """Read the body into ``chunks``, at most the cap; True if there was more."""
@@ -264,7 +270,9 @@ class Target:
         answer: tuple[httpx.Response, bytes, bool] | None,
         error: str | None,
         started: float,
+        viewer: Callable[[Exchange], View | None] | None = None,
     ) -> Exchange:
+        viewer = viewer or self.viewer
         redact = self.redactor
         request_record = RequestRecord(
             method=request.method,
@@ -289,6 +297,8 @@ class Target:
                 transport_error=error,
                 elapsed_ms=(time.perf_counter() - started) * 1000,
             )
+            if viewer is not None:
+                exchange = dataclasses.replace(exchange, view=viewer(exchange))
             self._exchanges.append(exchange)
         return exchange
 

@@ -333,11 +333,13 @@ def _hostile(ctx: CheckContext, probe: Callable[[Hostile], Finding | None]) -> I
 def _send_raw(
     ctx: CheckContext, role: str, user: str, raw: bytes, headers: dict[str, str] | None = None
 ) -> Exchange:
-    """``raw`` to ``role`` as it is (``headers`` replace the JSON Content-Type)."""
-    route = ctx.client.profile.route(role)
-    path = route.path(user_id=user, session_id=ctx.new_session_id())
+    """``raw`` to ``role`` as it is (``headers`` replace the JSON Content-Type); a JSON
+    ``raw`` is put in the profile's layout by the client."""
+    missing = ctx.new_session_id()
     sent = {"Content-Type": "application/json"} if headers is None else headers
-    exchange = ctx.client.target.send(route.method, path, headers=sent, content=raw)
+    exchange = ctx.client.call(
+        role, user_id=user, session_id=missing, raw=raw, headers=sent, json_type=False
+    )
     if role == "create" and exchange.status in (200, 201):
         session_id = ctx.client.created_id(exchange)
         if session_id is not None:

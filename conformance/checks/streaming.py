@@ -20,6 +20,7 @@ from conformance.checks import check
 from conformance.client import encode, run_body
 from conformance.context import CheckContext, Undecided
 from conformance.expectations import describe, envelope_problems, field
+from conformance.profile import NotInLayout
 from conformance.properties import for_all
 from conformance.records import Exchange, Finding, JSONValue
 from conformance.schemas import schema_errors
@@ -82,7 +83,7 @@ def stream_problems(exchange: Exchange) -> list[str]:
         return [f"status {response.status}: {describe(exchange)}"]
     if response.media_type != STREAM_TYPE:
         return [f"Content-Type is {response.header('content-type')!r}, not {STREAM_TYPE}"]
-    stream = parse_sse(response.body)
+    stream = parse_sse(exchange.stream_body())  # its frames in the contract's terms
     problems: list[str] = []
     for number, frame in enumerate(stream.frames, start=1):
         problems.extend(f"frame {number}: {p}" for p in _frame_problems(frame))
@@ -176,7 +177,10 @@ def errors_before_the_stream_are_json(ctx: CheckContext) -> Iterator[Finding]:
 
     def probe(case: tuple[str, bytes]) -> Finding | None:
         what, raw = case
-        exchange = ctx.client.call("run_stream", raw=raw)
+        try:
+            exchange = ctx.client.call("run_stream", raw=raw)
+        except NotInLayout:
+            return None  # a body whose ids the target's layout cannot carry
         return _expect_json_error(exchange, f"a streamed run with {what}")
 
     sentinels = [_sentinel_body(user, s) for s in (None, " ", *SENTINELS)]

@@ -27,6 +27,8 @@ from conformance.commands.arguments import (
 from conformance.commands.interrupts import held_back
 from conformance.commands.report import add_report_flags, write_reports
 from conformance.context import Settings
+from conformance.profile import Profile
+from conformance.profiles import ProfileError, builtin_names, load_profile
 from conformance.progress import console_reporter
 from conformance.records import RunReport
 from conformance.redaction import redactor_for
@@ -64,7 +66,23 @@ def register(commands: Any) -> None:
     check.add_argument(
         "--max-examples",
         type=positive,
-        help=f"examples per property (default 25; {SMOKE_MAX_EXAMPLES} with --smoke)",
+        help=f"examples per property (default 25; {SMOKE_MAX_EXAMPLES} with --smoke); "
+        "also the sequences of the stateful exploration (at least 10)",
+    )
+    check.add_argument(
+        "--max-steps",
+        type=positive,
+        default=Settings().max_steps,
+        metavar="N",
+        help=f"steps per sequence of the stateful exploration (default {Settings().max_steps})",
+    )
+    check.add_argument(
+        "--concurrency",
+        type=positive,
+        default=Settings().concurrency,
+        metavar="N",
+        help="requests sent at once by the concurrency clauses and ID-005 "
+        f"(default {Settings().concurrency})",
     )
     check.add_argument(
         "--clause", action="append", nargs="+", metavar="ID", help="only these clauses"
@@ -140,6 +158,20 @@ def register(commands: Any) -> None:
         help="the target does not accept client-chosen session ids",
     )
     check.add_argument(
+        "--profile",
+        default="canonical",
+        metavar="NAME|PATH",
+        help="where the target keeps each role: a built-in profile "
+        f"({', '.join(builtin_names())}) or a profile file (default canonical)",
+    )
+    check.add_argument(
+        "--profile-var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a variable of the profile, e.g. --profile-var app=my_agent (repeatable)",
+    )
+    check.add_argument(
         "--provision-seconds",
         type=non_negative_float,
         default=0.5,
@@ -165,6 +197,7 @@ def check_command(args: argparse.Namespace) -> int:
         redactor = redactor_for(args.redact_header, args.redact_field)
     except (UnknownClause, ValueError) as exc:
         raise UsageError(str(exc)) from exc
+    profile = profile_of(args)
     if args.max_examples is None:
         args.max_examples = SMOKE_MAX_EXAMPLES if args.smoke else 25
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
@@ -190,13 +223,15 @@ def check_command(args: argparse.Namespace) -> int:
     settings = Settings(
         seed=seed,
         max_examples=args.max_examples,
+        max_steps=args.max_steps,
+        concurrency=args.concurrency,
         ready_timeout=args.ready_timeout,
         token=token,
         cors_origin=cors_origin,
         features=features,
     )
     report: RunReport | None = None
-    sweeper = Sweeper(ContractClient(target)) if args.smoke else None
+    sweeper = Sweeper(ContractClient(target, profile)) if args.smoke else None
     console = console_reporter(sys.stdout, verbose=args.verbose, quiet=args.quiet)
     # SIGTERM (a cancelled CI job) ends the run as Ctrl-C does: with its report.
     with target, sigterm_as_interrupt(), cleaning_up(sweeper, fail), console as reporter:
@@ -211,7 +246,9 @@ def check_command(args: argparse.Namespace) -> int:
                 event = RunFinished(report)
             reporter.handle(event)
 
-        events = run(target, settings, clause_ids=clause_ids, deadline=args.deadline)
+        events = run(
+            target, settings, clause_ids=clause_ids, profile=profile, deadline=args.deadline
+        )
         try:
             for event in events:
                 handle(event)
@@ -240,6 +277,26 @@ def check_command(args: argparse.Namespace) -> int:
     return code
 
 
+def profile_of(args: argparse.Namespace) -> Profile:
+    """The ``--profile`` (with its ``--profile-var`` values), or a usage error."""
+    variables: dict[str, str] = {}
+    for assignment in args.profile_var:
+        name, equals, value = assignment.partition("=")
+        if not equals or not name:
+            raise UsageError(f"--profile-var {assignment!r}: write NAME=VALUE, e.g. app=my_agent")
+        variables[name] = value
+    try:
+        profile = load_profile(args.profile, variables)
+    except ProfileError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.url is None and not profile.canonical:
+        raise UsageError(
+            f"--profile {args.profile}: the bundled reference speaks the canonical layout "
+            "only; give the URL of a target in that layout"
+        )
+    return profile
+
+
 def _replay(args: argparse.Namespace, seed: int) -> str:
     parts = ["session-conformance", "check"]
     if args.url:
@@ -249,6 +306,10 @@ def _replay(args: argparse.Namespace, seed: int) -> str:
         parts.append("--smoke")
     if args.max_examples != (SMOKE_MAX_EXAMPLES if args.smoke else 25):
         parts += ["--max-examples", str(args.max_examples)]
+    if args.max_steps != Settings().max_steps:
+        parts += ["--max-steps", str(args.max_steps)]
+    if args.concurrency != Settings().concurrency:
+        parts += ["--concurrency", str(args.concurrency)]
     if args.cors_origin:
         parts += ["--cors-origin", args.cors_origin]
     if args.ready_timeout != 30.0:  # it bounds the polls, so it shapes the requests
@@ -257,6 +318,10 @@ def _replay(args: argparse.Namespace, seed: int) -> str:
         parts += ["--provision-seconds", f"{args.provision_seconds:g}"]
     if args.no_client_ids:
         parts.append("--no-client-ids")
+    if args.profile != "canonical":
+        parts += ["--profile", args.profile]
+    for assignment in args.profile_var:
+        parts += ["--profile-var", assignment]
     for name in args.redact_header:
         parts += ["--redact-header", name]
     for name in args.redact_field:

@@ -9,6 +9,7 @@ from typing import TextIO
 from conformance.records import ClauseResult, Exchange, Finding, RunReport, Verdict
 from conformance.reporting.curl import curl
 from conformance.reporting.json_report import replay_command
+from conformance.reporting.sequence import script
 from conformance.runner import ClauseFinished, Event, RunFinished, RunStarted
 
 LABELS = {
@@ -107,8 +108,11 @@ class ConsoleReporter:
 
     def _finding(self, finding: Finding) -> None:
         self._line(f"  Problem:   {_clip(finding.message, 400)}")
-        for number, step in enumerate(finding.steps, 1):
-            self._line(f"  Step {number}:    {curl(step.request)}")
+        lines = script(finding.steps, expected=finding.expected)
+        if lines:
+            self._line("  Steps:     the sequence that shows it, as a shell script:")
+            for line in lines:
+                self._line(f"{'':>13}{line}")
         exchange = finding.exchange
         if exchange is not None:
             self._line(f"  Sent:      {exchange.request.method} {exchange.request.url}")

@@ -23,7 +23,17 @@ def quote(value: str) -> str:
 
 def curl(request: RequestRecord) -> str:
     parts = ["curl", "-sS", "-i", "-X", request.method, quote(request.url)]
-    for name, value in request.headers:
+    parts += header_args(request.headers)
+    if request.body:
+        parts += body_args(request.body)
+    return " ".join(parts)
+
+
+def header_args(headers: tuple[tuple[str, str], ...]) -> list[str]:
+    """``-H`` arguments for the headers a person would send (a redacted token as
+    ``${SESSION_CONFORMANCE_TOKEN}``; transport headers curl sets itself left out)."""
+    parts: list[str] = []
+    for name, value in headers:
         if name.lower() in _SKIPPED_HEADERS:
             continue
         if MARK in value and name.lower() == "authorization":
@@ -31,12 +41,11 @@ def curl(request: RequestRecord) -> str:
             parts += ["-H", f'"{name}: {scheme} ${{{TOKEN_VARIABLE}}}"']
         else:
             parts += ["-H", quote(f"{name}: {value}")]
-    if request.body:
-        parts += _body(request.body)
-    return " ".join(parts)
+    return parts
 
 
-def _body(body: bytes) -> list[str]:
+def body_args(body: bytes) -> list[str]:
+    """``--data-binary`` and the body, quoted for a POSIX shell."""
     if len(body) > BODY_PREVIEW_BYTES:
         return ["--data-binary", _large(body)]
     try:

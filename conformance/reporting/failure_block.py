@@ -33,8 +33,12 @@ def failure_block(clause: SavedClause) -> list[str]:
 
 def finding_lines(finding: SavedFinding) -> list[str]:
     lines = [f"  Problem:   {clip(finding.message, 400)}"]
-    for number, step in enumerate(finding.steps, 1):
-        lines.append(f"  Step {number}:    {step.curl}")
+    if finding.script:
+        lines.append("  Steps:     the sequence that shows it, as a shell script:")
+        lines += [f"{INDENT}{line}" for line in finding.script.splitlines()]
+    else:
+        for number, step in enumerate(finding.steps, 1):
+            lines.append(f"  Step {number}:    {step.curl}")
     exchange = finding.exchange
     if exchange is not None:
         lines.append(f"  Sent:      {exchange.request.method} {exchange.request.url}")

@@ -273,8 +273,11 @@ def _finding(clause: SavedClause, number: int, total: int, finding: SavedFinding
         f"<p>{escape(finding.message)}</p>",
         f'<div class="k">Expected</div><p>{escape(finding.expected)}</p>',
     ]
-    for step_number, step in enumerate(finding.steps, 1):
-        parts.append(_pre(f"step-{key}-{step_number}", f"Step {step_number}", step.curl))
+    if finding.script:
+        parts.append(_pre(f"steps-{key}", "Steps (a shell script)", finding.script))
+    else:
+        for step_number, step in enumerate(finding.steps, 1):
+            parts.append(_pre(f"step-{key}-{step_number}", f"Step {step_number}", step.curl))
     if finding.exchange is not None:
         parts.append(_exchange(clause, f"f{number}", finding.exchange))
     parts.append("</div>")

@@ -19,6 +19,7 @@ from conformance.records import (
     RunReport,
 )
 from conformance.reporting.curl import curl
+from conformance.reporting.sequence import script
 
 SCHEMA_VERSION = 1
 
@@ -71,6 +72,7 @@ def _finding(finding: Finding) -> dict[str, JSONValue]:
         "expected": finding.expected,
         "exchange": None if finding.exchange is None else exchange_dict(finding.exchange),
         "steps": [exchange_dict(step) for step in finding.steps],
+        "script": "\n".join(script(finding.steps, expected=finding.expected)),
     }
 
 

@@ -88,6 +88,8 @@ class SavedFinding:
     expected: str
     exchange: SavedExchange | None
     steps: tuple[SavedExchange, ...]
+    #: The steps as a shell script (``conformance.reporting.sequence``); "" without steps.
+    script: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +221,7 @@ def _finding(item: Mapping[str, Any]) -> SavedFinding:
         expected=item["expected"],
         exchange=None if exchange is None else _exchange(exchange),
         steps=tuple(_exchange(step) for step in item["steps"]),
+        script=item.get("script", ""),
     )
 
 

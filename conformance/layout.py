@@ -1,0 +1,394 @@
+"""Layouts: the contract's requests sent in a profile's layout, its answers read back.
+
+Checks write every request in the contract's terms: a role, the ids the path would
+carry, a canonical body (valid or deliberately not). :func:`outgoing` puts it in the
+profile's layout: each value (user id, session id, message) where the profile keeps it —
+path, query, header or body — the other body fields renamed, constants added. Fields the
+profile does not know pass through unchanged, so an unknown field stays unknown and a
+wrong-typed ``session_id`` lands, still wrong-typed, on the profile's ``sessionId``. What
+the layout cannot carry (a null session id in a header, a field the layout has no
+place for) raises :class:`~conformance.profile.NotInLayout`.
+
+:func:`view_of` reads an answer back: a success body through the role's ``response``
+mapping, an error through the profile's :class:`~conformance.profile.Envelope` with its
+field-error pointers mapped to the contract's fields, a stream frame by frame. The
+result is a :class:`~conformance.records.View` that the checks read instead of the raw
+body (which stays the evidence). The canonical profile needs no translation: its
+requests and answers go through untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from conformance.envelopes import read_error
+from conformance.pointers import MISSING, Found, Missing, covers, get, pop, put, tokens
+from conformance.profile import (
+    CANONICAL_SOURCES,
+    SUCCESS_STATUS,
+    FieldMap,
+    NotInLayout,
+    Place,
+    Profile,
+    Route,
+    Source,
+)
+from conformance.records import Exchange, JSONValue, ResponseRecord, View
+
+#: Sentinel ids (matched after trimming, case-insensitively, as the contract says): the
+#: one kind of padded id a header may carry trimmed, since trimming cannot change its
+#: verdict.
+SENTINELS = frozenset({"", "undefined", "null", "none", "nil", "nan", "[object object]"})
+_LINE = re.compile(rb"(\r\n|\r|\n)")
+#: A raw body at least this long is a size probe: shorter in the layout, it is padded
+#: back to its size with JSON whitespace (longer, it stays longer).
+SIZED = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One request as the target's layout wants it."""
+
+    method: str
+    path: str
+    params: tuple[tuple[str, str], ...]
+    headers: dict[str, str]
+    content: bytes | None
+    #: The JSON body as the check wrote it, in the contract's terms (None: none).
+    sent: JSONValue | None = None
+
+
+def encode(body: JSONValue) -> bytes:
+    """Compact UTF-8 JSON, the way a client would send it."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def outgoing(
+    profile: Profile,
+    role: str,
+    *,
+    method: str | None,
+    user_id: str | None,
+    session_id: str | None,
+    body: JSONValue | None,
+    raw: bytes | None,
+    headers: Mapping[str, str],
+) -> Outgoing:
+    """The request for ``role`` in ``profile``'s layout (see the module docstring)."""
+    route = profile.route(role)
+    verb = method or route.method
+    headers_out = dict(headers)
+    content = encode(body) if body is not None else raw
+    if route.canonical:
+        path = route.path(user_id=user_id, session_id=session_id)
+        return Outgoing(verb, path, (), headers_out, content)
+    document: Found = MISSING
+    if body is not None:
+        document = copy.deepcopy(body)
+    elif raw is not None:
+        document = _strict_json(raw)
+    sent = None if isinstance(document, Missing) else copy.deepcopy(document)
+    args: dict[str, Found] = {
+        "user_id": MISSING if user_id is None else user_id,
+        "session_id": MISSING if session_id is None else session_id,
+    }
+    values: dict[str, Found] = {}
+    for name, source in CANONICAL_SOURCES[role]:
+        if source == "arg":
+            values[name] = args[name]
+        else:
+            values[name] = pop(document, tokens(source)) if isinstance(document, dict) else MISSING
+    if isinstance(document, dict):
+        document = _renamed(profile, role, route, document)
+    preflight = verb == "OPTIONS"
+    in_path: dict[str, str] = {}
+    params: list[tuple[str, str]] = []
+    named: list[str] = []
+    for name, value in values.items():
+        place = route.place(role, name)
+        if place.where == "none" or (preflight and place.where == "body"):
+            continue
+        if place.where == "body":
+            if isinstance(value, Missing):
+                continue
+            if document is MISSING and raw is None:
+                document = {}
+            if isinstance(document, dict):
+                document = put(document, tokens(place.name), value)
+            continue
+        if isinstance(value, Missing) and isinstance(document, Missing):
+            continue  # no JSON body (not JSON, or none): no value to place
+        text = _text(profile, role, name, place, value)
+        if place.where == "path":
+            in_path[name] = text
+        elif place.where == "query":
+            params.append((place.name, text))
+        else:
+            named.append(place.name)
+            if not preflight and not any(k.lower() == place.name.lower() for k in headers_out):
+                headers_out[place.name] = text
+    if isinstance(document, dict) and not preflight:
+        for pointer, constant in route.constants:
+            document = put(document, tokens(pointer), json.loads(constant))
+    if preflight and named:
+        _ask_for(headers_out, named)
+    if isinstance(document, Missing):
+        content = raw  # not JSON (or no body): sent as the check wrote it
+    else:
+        content = encode(document)
+        if raw is not None and len(raw) >= SIZED and len(content) < len(raw):
+            content += b" " * (len(raw) - len(content))  # a size probe keeps its size
+    return Outgoing(verb, route.path(**in_path), tuple(params), headers_out, content, sent)
+
+
+def _strict_json(raw: bytes) -> Found:
+    try:
+        value: JSONValue = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError):
+        return MISSING
+    return value
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _renamed(
+    profile: Profile, role: str, route: Route, document: dict[str, JSONValue]
+) -> JSONValue:
+    """The body's fields under the profile's names (unknown fields left as they are)."""
+    moved: list[tuple[str, JSONValue]] = []
+    for canonical, source in route.request:
+        value = pop(document, tokens(canonical))
+        if isinstance(value, Missing):
+            continue
+        if source.kind == "absent":
+            raise NotInLayout(
+                f"profile {profile.name!r}: a {role} request has no field for "
+                f"{canonical} ({source.value})"
+            )
+        moved.append((source.pointer, value))
+    result: JSONValue = document
+    for pointer, value in moved:
+        result = put(result, tokens(pointer), value)
+    return result
+
+
+def _text(profile: Profile, role: str, name: str, place: Place, value: Found) -> str:
+    """A value that travels as text (path, query, header), or :class:`NotInLayout`."""
+    where = f"profile {profile.name!r}: the {role} request's {name} travels in {place.describe()}"
+    if not isinstance(value, str):
+        shown = "no value (it was left out)" if value is MISSING else f"the JSON {value!r}"
+        raise NotInLayout(f"{where}, which cannot carry {shown}")
+    if place.where != "header":
+        return value
+    trimmed = value.strip(" \t\r\n")
+    if trimmed != value:
+        if trimmed.lower() not in SENTINELS:
+            raise NotInLayout(f"{where}, which cannot carry the whitespace around {value!r}")
+        value = trimmed
+    if not value.isascii() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise NotInLayout(f"{where}, which cannot carry {value!r} (not visible ASCII)")
+    return value
+
+
+def _ask_for(headers: dict[str, str], names: list[str]) -> None:
+    """A preflight names the headers the real request will carry."""
+    for key, current in list(headers.items()):
+        if key.lower() == "access-control-request-headers":
+            have = {item.strip().lower() for item in current.split(",")}
+            extra = [n.lower() for n in names if n.lower() not in have]
+            headers[key] = ", ".join([current, *extra]) if extra else current
+
+
+# -- answers ----------------------------------------------------------------------------------
+
+
+def view_of(
+    profile: Profile, role: str | None, exchange: Exchange, sent: JSONValue | None = None
+) -> View | None:
+    """The canonical view of ``exchange``'s answer to a request for ``role`` (None: a
+    request sent to no role's route), which carried ``sent`` in the contract's terms.
+    None: nothing to translate."""
+    response = exchange.response
+    if response is None or profile.canonical:
+        return None
+    route = profile.route(role) if role is not None else None
+    if route is not None and exchange.request.method != route.method:
+        role, route = None, None  # another method on the role's path: no answer of the role
+    status = response.status
+    if status >= 400:
+        if profile.envelope.kind == "contract" and (route is None or route.canonical):
+            return None
+        read = read_error(profile.envelope, response)
+        body = read.body
+        if body is not None and read.field_errors and role is not None and route is not None:
+            body["details"] = {
+                "errors": [
+                    {"path": canonical_pointer(role, route, path), "message": text}
+                    for path, text in read.field_errors
+                ]
+            }
+        return View(profile.name, status, body, problems=read.problems, sent=sent)
+    if role is None or route is None or route.canonical:
+        return None
+    if not 200 <= status < 300:
+        return View(profile.name, status, response.json_or_none(), sent=sent)
+    if status == route.success_status:
+        status = SUCCESS_STATUS.get(role, 200)
+    raw = response.json_or_none()
+    absent: list[tuple[str, str]] = []
+    view: JSONValue | None = raw
+    if route.response is not None and response.media_type == "application/json":
+        view = _build(profile, route.response, raw, response, "", absent)
+    stream = None
+    if route.frame is not None and response.media_type == "text/event-stream":
+        stream = _frames(profile, route.frame, response)
+    return View(profile.name, status, view, tuple(absent), stream=stream, sent=sent)
+
+
+def canonical_pointer(role: str, route: Route, pointer: str) -> str:
+    """A field error's pointer in the profile's terms as the contract's pointer:
+    ``/sessionId`` -> ``/session_id``, ``/header/X-User-ID`` -> ``/path/user_id``."""
+    try:
+        parts = tokens(pointer)
+    except ValueError:
+        return pointer
+    best: tuple[int, tuple[str, ...]] | None = None
+    for profile_parts, canonical_parts in _pairs(role, route):
+        size = len(profile_parts)
+        if (
+            size <= len(parts)
+            and all(
+                _same(p, t, header=profile_parts[:1] == ("header",))
+                for p, t in zip(profile_parts, parts, strict=False)
+            )
+            and (best is None or size > best[0])
+        ):
+            best = (size, (*canonical_parts, *parts[size:]))
+    if best is None:
+        return pointer
+    return "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in best[1])
+
+
+def _pairs(role: str, route: Route) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    pairs = [
+        (tokens(source.pointer), tokens(canonical))
+        for canonical, source in route.request
+        if source.kind == "copy"
+    ]
+    for name, source in CANONICAL_SOURCES[role]:
+        canonical = ("path", name) if source == "arg" else tokens(source)
+        place = route.place(role, name)
+        if place.where == "body":
+            pairs.append((tokens(place.name), canonical))
+        elif place.where in ("query", "header"):
+            pairs.append(((place.where, place.name), canonical))
+        elif place.where == "path":
+            pairs.append((("path", name), canonical))
+    return pairs
+
+
+def _same(pattern: str, token: str, *, header: bool) -> bool:
+    if header:
+        return pattern.lower().replace("_", "-") == token.lower().replace("_", "-")
+    return pattern == token
+
+
+def _build(
+    profile: Profile,
+    mapping: FieldMap,
+    raw: JSONValue | None,
+    response: ResponseRecord,
+    at: str,
+    absent: list[tuple[str, str]],
+) -> JSONValue:
+    """The canonical object ``mapping`` makes of ``raw`` (absent fields noted under ``at``)."""
+    view: JSONValue = {}
+    for pointer, source in mapping:
+        if source.kind == "absent":
+            absent.append((at + pointer, source.value))
+            continue
+        value = _value(profile, source, raw, response, at + pointer, absent)
+        if not isinstance(value, Missing):
+            view = put(view, tokens(pointer), value)
+    return view
+
+
+def _value(
+    profile: Profile,
+    source: Source,
+    raw: JSONValue | None,
+    response: ResponseRecord,
+    at: str,
+    absent: list[tuple[str, str]],
+) -> Found:
+    if source.kind == "const":
+        return source.constant()
+    if source.kind == "header":
+        header = response.header(source.value)
+        return MISSING if header is None else header
+    found = get(raw, tokens(source.pointer))
+    if isinstance(found, Missing):
+        return MISSING
+    found = copy.deepcopy(found)
+    if source.kind == "convert":
+        return _rfc3339(found)
+    if source.kind == "shape":
+        return _build(profile, profile.shape(source.value), found, response, at, absent)
+    if source.kind == "each":
+        if not isinstance(found, list):
+            return found
+        shape = profile.shape(source.value)
+        marks: list[tuple[str, str]] = []
+        items = [_build(profile, shape, item, response, at + "/*", marks) for item in found]
+        absent.extend(dict.fromkeys(marks))
+        if not found:  # an empty list still says which fields its entries lack
+            _build(profile, shape, {}, response, at + "/*", absent)
+        return items
+    if source.kind == "count":
+        if not isinstance(found, list):
+            return MISSING
+        wanted = [(tokens(p), json.loads(v)) for p, v in source.where]
+        return sum(1 for item in found if all(get(item, p) == v for p, v in wanted))
+    return found
+
+
+def _rfc3339(value: JSONValue) -> JSONValue:
+    """Epoch seconds as an RFC 3339 time in UTC (anything else unchanged)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            moment = datetime.datetime.fromtimestamp(value, datetime.UTC)
+        except (OverflowError, OSError, ValueError):
+            return value
+        return moment.isoformat().replace("+00:00", "Z")
+    return value
+
+
+def _frames(profile: Profile, shape: str, response: ResponseRecord) -> bytes:
+    """The stream with each single-line ``data:`` frame's JSON object mapped to the
+    canonical Event (other lines as they are)."""
+    mapping = profile.shape(shape)
+    out: list[bytes] = []
+    for piece in _LINE.split(response.body):
+        if piece.startswith(b"data:"):
+            payload = piece[5:].removeprefix(b" ")
+            value = _strict_json(payload)
+            if isinstance(value, dict):
+                piece = b"data: " + encode(_build(profile, mapping, value, response, "", []))
+        out.append(piece)
+    return b"".join(out)
+
+
+def absent_reason(view: View, path: tuple[str, ...]) -> str | None:
+    """Why the layout has no field at ``path`` (or above it), or None if it may have one."""
+    for pattern, why in view.absent:
+        parts = tokens(pattern)
+        if len(path) >= len(parts) and covers(parts, path[: len(parts)]):
+            return f"profile {view.profile!r}: the layout has no {pattern} ({why})"
+    return None

@@ -1,0 +1,334 @@
+"""Profile files: the built-in profiles, and loading a user's own (TOML or YAML).
+
+``load_profile("adk")`` loads a built-in (a ``.toml`` file next to this module);
+``load_profile("my-backend.toml")`` loads a file. Either is validated against
+``specs/profile.schema.json`` and then for what a schema cannot say (every ``{...}`` of a
+path is filled, a ``path`` place has its placeholder, every shape named exists). Any
+fault is one :class:`ProfileError` whose message names the file, the key
+(``roles.run.session_id``) and what is wrong. The format is documented in
+``docs/profiles.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from jsonschema.exceptions import ValidationError
+
+from conformance.contract import ContractFileError, load_document, specs_dir
+from conformance.pointers import tokens
+from conformance.profile import (
+    BUILTIN_ENVELOPES,
+    CANONICAL_SOURCES,
+    FEATURES,
+    CodeRule,
+    Envelope,
+    FieldMap,
+    Place,
+    Profile,
+    Route,
+    Source,
+)
+
+BUILTINS = Path(__file__).resolve().parent
+SCHEMA_FILE = "profile.schema.json"
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class ProfileError(Exception):
+    """A profile that cannot be used: missing, unreadable or malformed (one message)."""
+
+
+def builtin_names() -> tuple[str, ...]:
+    return tuple(sorted(path.stem for path in BUILTINS.glob("*.toml")))
+
+
+def load_profile(spec: str, variables: Mapping[str, str] | None = None) -> Profile:
+    """A built-in profile by name, or a profile file by path; ``variables`` override the
+    profile's own (``--profile-var NAME=VALUE``)."""
+    path = Path(spec)
+    builtin = BUILTINS / f"{spec}.toml"
+    if spec in builtin_names():
+        path, origin = builtin, f"built-in profile {spec!r}"
+    elif path.is_file():
+        origin = str(path)
+    else:
+        raise ProfileError(
+            f"no profile {spec!r}: not a built-in ({', '.join(builtin_names())}) and no such file"
+        )
+    return parse_profile(_read(path, origin), origin=origin, name=path.stem, variables=variables)
+
+
+def _read(path: Path, origin: str) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{origin}: cannot read it: {exc}") from exc
+    try:
+        data = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        kind = "YAML" if path.suffix in (".yaml", ".yml") else "TOML"
+        reason = " ".join(str(exc).split())
+        raise ProfileError(f"{origin}: not valid {kind}: {reason}") from exc
+    if not isinstance(data, dict):
+        raise ProfileError(f"{origin}: the top level must be a table of keys")
+    return data
+
+
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    try:
+        schema = load_document(specs_dir() / SCHEMA_FILE)
+    except ContractFileError as exc:
+        raise ProfileError(str(exc)) from exc
+    return jsonschema.Draft202012Validator(schema)
+
+
+def parse_profile(
+    data: dict[str, Any],
+    *,
+    origin: str,
+    name: str,
+    variables: Mapping[str, str] | None = None,
+) -> Profile:
+    """Validate ``data`` (a parsed profile file) and build the :class:`Profile`."""
+    errors = list(_validator().iter_errors(data))
+    if errors:
+        raise ProfileError(f"{origin}: {_explain(max(errors, key=_relevance))}")
+    return _Builder(data, origin, variables or {}).build(name)
+
+
+# -- schema errors, said in the file's own keys ----------------------------------------------
+
+
+def _relevance(error: ValidationError) -> tuple[int, bool]:
+    """The deepest error first; of those, one the schema explains itself (``x-error``)."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    return (len(error.absolute_path), "x-error" in schema)
+
+
+def _where(error: ValidationError) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    return ".".join(parts) if parts else "the top level"
+
+
+def _explain(error: ValidationError) -> str:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    where = _where(error)
+    instance = error.instance
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        known = sorted(schema.get("properties", {}))
+        extra = sorted(set(instance) - set(known))
+        listed = f" (known keys: {', '.join(known)})" if known else ""
+        return f"{where}: unknown key {', '.join(repr(k) for k in extra)}{listed}"
+    if error.validator == "required" and isinstance(instance, dict):
+        wanted = error.validator_value if isinstance(error.validator_value, list) else []
+        missing = [k for k in wanted if k not in instance]
+        return f"{where}: missing key {', '.join(repr(k) for k in missing)}"
+    if "propertyNames" in error.absolute_schema_path:
+        bad = error.instance
+        why = schema.get("x-error") or error.message
+        return f"{where}: key {bad!r} {why}"
+    if "x-error" in schema:
+        return f"{where}: {instance!r} {schema['x-error']}"
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        return _explain(max(error.context, key=_relevance))
+    if error.validator == "type":
+        return f"{where}: {instance!r} is not of type {error.validator_value}"
+    return f"{where}: {error.message}"
+
+
+# -- building ---------------------------------------------------------------------------------
+
+
+class _Builder:
+    def __init__(self, data: dict[str, Any], origin: str, overrides: Mapping[str, str]) -> None:
+        self.data = data
+        self.origin = origin
+        self.variables: dict[str, str] = dict(data.get("variables", {}))
+        for key, value in overrides.items():
+            if key not in self.variables:
+                have = ", ".join(sorted(self.variables)) or "none"
+                raise self.error("variables", f"no variable {key!r} to set (variables: {have})")
+            self.variables[key] = value
+        self.shape_names = set(data.get("shapes", {}))
+
+    def error(self, where: str, what: str) -> ProfileError:
+        return ProfileError(f"{self.origin}: {where}: {what}")
+
+    def build(self, name: str) -> Profile:
+        data = self.data
+        base = str(data.get("base_path", ""))
+        routes = tuple(  # in the file's order (the order properties sample roles in)
+            (role, self.route(role, spec, base)) for role, spec in data["roles"].items()
+        )
+        readiness = str(data.get("readiness", "status"))
+        if readiness == "status" and "status" not in data["roles"]:
+            raise self.error(
+                "readiness",
+                "'status' needs a roles.status route (or readiness = \"immediate\": "
+                "sessions are Ready at create)",
+            )
+        shapes = tuple(
+            (shape, self.view(f"shapes.{shape}", mapping))
+            for shape, mapping in sorted(data.get("shapes", {}).items())
+        )
+        return Profile(
+            name=str(data.get("name", name)),
+            routes=routes,
+            envelope=self.envelope(data.get("envelope", "contract")),
+            readiness=readiness,
+            features=frozenset(data.get("features", FEATURES)),
+            shapes=shapes,
+            description=str(data.get("description", "")),
+            origin=self.origin,
+            other_methods=tuple(
+                (self.template(f"other_methods.{path}", base, path), frozenset(methods))
+                for path, methods in data.get("other_methods", {}).items()
+            ),
+        )
+
+    def template(self, where: str, base: str, path: str) -> str:
+        """A path template: the base path, then the path with its variables filled in."""
+        if not path.startswith("/"):
+            raise self.error(where, f"{path!r} is not a path (it starts with '/')")
+        return base + self.fill(where, path, keep=("user_id", "session_id"))
+
+    def fill(self, where: str, text: str, keep: tuple[str, ...] = ()) -> str:
+        """``text`` with every ``{variable}`` filled in (``keep``: placeholders left)."""
+
+        def one(match: re.Match[str]) -> str:
+            key = match.group(1)
+            if key in keep:
+                return match.group(0)
+            if key not in self.variables:
+                have = ", ".join(sorted(self.variables)) or "none"
+                allowed = f"{', '.join(keep)} or a variable" if keep else "a variable"
+                raise self.error(where, f"{{{key}}} is not {allowed} (variables: {have})")
+            return self.variables[key]
+
+        return _PLACEHOLDER.sub(one, text)
+
+    def route(self, role: str, spec: dict[str, Any], base: str) -> Route:
+        at = f"roles.{role}"
+        template = self.template(f"{at}.path", base, spec["path"])
+        places: list[tuple[str, Place]] = []
+        for value in ("user_id", "session_id", "message"):
+            if value in spec:
+                places.append((value, Place.parse(spec[value])))
+        route = Route(spec["method"], template, places=tuple(places))
+        for value in ("user_id", "session_id"):
+            placeholder = "{" + value + "}" in template
+            is_path = route.place(role, value).where == "path"
+            if placeholder and not is_path:
+                raise self.error(
+                    f"{at}.{value}", f"the path has {{{value}}} but the {value} goes elsewhere"
+                )
+            if is_path and not placeholder:
+                raise self.error(f"{at}.{value}", f"'path', but {at}.path has no {{{value}}}")
+            if value not in dict(CANONICAL_SOURCES[role]) and value in spec:
+                raise self.error(f"{at}.{value}", f"a {role} request carries no {value}")
+        if "message" in spec and role not in ("run", "run_stream"):
+            raise self.error(f"{at}.message", f"a {role} request carries no message")
+        frame = spec.get("frame")
+        if frame is not None:
+            self.known_shape(f"{at}.frame", frame)
+        return Route(
+            route.method,
+            template,
+            places=route.places,
+            request=tuple(
+                (
+                    key,
+                    Source("absent", value=v["absent"])
+                    if isinstance(v, dict)
+                    else Source("copy", v),
+                )
+                for key, v in spec.get("request", {}).items()
+            ),
+            constants=tuple(
+                (key, json.dumps(self.fill_json(f"{at}.constants", value)))
+                for key, value in spec.get("constants", {}).items()
+            ),
+            response=self.view(f"{at}.response", spec["response"]) if "response" in spec else None,
+            frame=frame,
+            success_status=spec.get("success_status"),
+            created_id=tuple(spec.get("created_id", ())),
+        )
+
+    def fill_json(self, where: str, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.fill(where, value)
+        if isinstance(value, list):
+            return [self.fill_json(where, v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.fill_json(where, v) for k, v in value.items()}
+        return value
+
+    def known_shape(self, where: str, shape: str) -> None:
+        if shape not in self.shape_names:
+            have = ", ".join(sorted(self.shape_names)) or "none"
+            raise self.error(where, f"no shapes.{shape} in this profile (shapes: {have})")
+
+    def view(self, at: str, mapping: dict[str, Any]) -> FieldMap:
+        entries: list[tuple[str, Source]] = []
+        for key, spec in mapping.items():
+            where = f"{at}.{key}"
+            entries.append((key, self.source(where, spec)))
+        return tuple(entries)
+
+    def source(self, where: str, spec: Any) -> Source:
+        if isinstance(spec, str):
+            return Source("copy", spec)
+        if "const" in spec:
+            return Source("const", value=json.dumps(self.fill_json(where, spec["const"])))
+        if "as" in spec:
+            return Source("convert", spec["from"], spec["as"])
+        for kind in ("shape", "each"):
+            if kind in spec:
+                self.known_shape(f"{where}.{kind}", spec[kind])
+                return Source(kind, spec.get("from", ""), spec[kind])
+        if "count" in spec:
+            where_items = tuple(
+                (key, json.dumps(value)) for key, value in spec.get("where", {}).items()
+            )
+            for key, _ in where_items:
+                tokens(key)
+            return Source("count", spec["count"], where=where_items)
+        if "header" in spec:
+            return Source("header", value=spec["header"])
+        return Source("absent", value=spec["absent"])
+
+    def envelope(self, spec: Any) -> Envelope:
+        if isinstance(spec, str):
+            return BUILTIN_ENVELOPES[spec]
+        base = BUILTIN_ENVELOPES[spec["kind"]]
+        rules: list[CodeRule] = []
+        for index, rule in enumerate(spec.get("codes", ())):
+            pattern = rule.get("message")
+            if pattern is not None:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise self.error(
+                        f"envelope.codes.{index}.message", f"{pattern!r} is not a regex: {exc}"
+                    ) from exc
+            rules.append(CodeRule(rule["code"], rule.get("status"), pattern))
+        return Envelope(
+            kind=base.kind,
+            media_type=spec.get("media_type", base.media_type),
+            code=spec.get("code", base.code),
+            message=spec.get("message", base.message),
+            errors=spec.get("errors", base.errors),
+            error_path=spec.get("error_path", base.error_path),
+            error_message=spec.get("error_message", base.error_message),
+            codes=(*rules, *base.codes),
+        )
