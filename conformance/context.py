@@ -43,7 +43,7 @@ class Settings:
     concurrency: int = 32
     #: Steps per sequence of the stateful exploration (``--max-steps``); it explores
     #: ``max_examples`` sequences.
-    max_steps: int = 20
+    max_steps: int = 50
     token: str | None = None
     cors_origin: str | None = None
     features: frozenset[str] = field(default_factory=lambda: frozenset({"client_ids"}))
@@ -77,6 +77,9 @@ class CheckContext:
         self._created: dict[tuple[str, str], bool] = {}
         self._deleted: set[tuple[str, str]] = set()
         self._mark = client.target.mark()
+        #: Values a property judged; and why others were skipped (not in the layout).
+        self.judged = 0
+        self.skipped: dict[str, int] = {}
         #: What the check says it did, for a clause that passed (default: the runner
         #: counts the exchanges); e.g. a clause decided by an exploration it shares.
         self.summary: str | None = None
@@ -141,7 +144,7 @@ class CheckContext:
     def ready(self, user_id: str | None = None, body: JSONValue | None = None) -> Created:
         """Create a session and wait until it is Ready, or raise :class:`Undecided`."""
         created = self.create(user_id or self.new_user(), body)
-        if not self.client.profile.has("status"):
+        if self.client.profile.readiness == "immediate" or not self.client.profile.has("status"):
             return created
         poll = self.poll(created.user_id, created.session_id)
         if poll.final_phase != "Ready":
@@ -172,6 +175,10 @@ class CheckContext:
             except Exception:
                 continue
         self._created.clear()
+
+    def untranslatable(self, reason: str) -> None:
+        """A value a property drew that the target's layout cannot express (skipped)."""
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
     def require_feature(self, feature: str, why: str) -> None:
         if feature not in self.settings.features:

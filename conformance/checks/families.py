@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conformance.checks import (  # noqa: F401
     auth,
+    concurrency,
     cors,
     errors,
     identity,
@@ -12,6 +13,7 @@ from conformance.checks import (  # noqa: F401
     polling,
     schema,
     sentinels,
+    stateful,
     streaming,
     validation,
 )

@@ -1,0 +1,199 @@
+"""CONC-*: bursts of concurrent requests pass conformant backends (in-process, over a real
+socket, the stdlib server), catch each concurrency mutant at several seeds, honour
+``--concurrency``, and leave a clause undecided, never passed, when the target sheds the
+burst."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+
+from conformance.cli import main
+from conformance.client import ContractClient
+from conformance.context import Settings
+from conformance.records import ClauseResult, Verdict
+from conformance.reference import ReferenceApp, ReferenceConfig, create_app
+from conformance.registry import registry
+from conformance.runner import run_clause, select
+from conformance.serving import serve_in_thread
+from conformance.target import Target
+from fixtures.broken import Mutant, check_mutant
+from fixtures.broken.concurrency import (
+    MUTANTS,
+    DeferredCommitUnderLoad,
+    ExistsCheckThenUpsert,
+    LookupThenDelete,
+    TurnsReadModifyWrite,
+)
+from fixtures.servers.stdlib_server import start
+
+FAMILY = "concurrency"
+CLAUSES = [clause.id for clause in registry().clauses if clause.family == FAMILY]
+TOKEN = "concurrency-token-8b3a"
+ORIGIN = "https://app.example"
+SEEDS = (1, 2, 3)
+
+#: What the summary of each mutant's failure must say.
+#: What each mutant's failure says; how many requests won a race depends on the scheduler.
+MESSAGES: dict[type[Mutant], str] = {
+    DeferredCommitUnderLoad: r"sent the moment its create answered \(one of 32 creates sent at once\)",
+    ExistsCheckThenUpsert: r"([2-9]|[12][0-9]|3[0-2]) answered 201",
+    TurnsReadModifyWrite: r"([2-9]|[12][0-9]|3[0-2]) answered 200, but get shows turns",
+    LookupThenDelete: r"32 concurrent deletes of one session: ([2-9]|[12][0-9]|3[0-2]) answered 200",
+}
+
+
+def _run(target: Target, clause_id: str, seed: int, **overrides: object) -> ClauseResult:
+    (clause,) = select([clause_id])
+    settings = Settings(seed=seed, token=TOKEN, cors_origin=ORIGIN, **overrides)  # type: ignore[arg-type]
+    return run_clause(clause, ContractClient(target), settings)
+
+
+@pytest.fixture(scope="module")
+def reference() -> Iterator[Target]:
+    config = ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN)
+    with Target(app=create_app(config), token=TOKEN) as target:
+        yield target
+
+
+def test_every_concurrency_clause_has_a_mutant() -> None:
+    assert {c for m in MUTANTS for c in m.trips} == set(CLAUSES)
+    assert len(CLAUSES) == 4
+
+
+@pytest.mark.parametrize("clause_id", CLAUSES)
+def test_passes_against_the_reference(reference: Target, clause_id: str) -> None:
+    result = _run(reference, clause_id, 1)
+    assert result.verdict is Verdict.PASSED, result.summary
+
+
+@pytest.mark.socket
+def test_passes_against_the_reference_over_a_real_socket() -> None:
+    app = create_app(ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN))
+    with serve_in_thread(app) as server, Target(server.url, token=TOKEN) as target:
+        results = {cid: _run(target, cid, 2) for cid in CLAUSES}
+    assert {cid: r.verdict for cid, r in results.items()} == dict.fromkeys(
+        CLAUSES, Verdict.PASSED
+    ), {cid: r.summary for cid, r in results.items()}
+
+
+@pytest.mark.socket
+def test_passes_against_the_stdlib_server_over_a_real_socket() -> None:
+    server = start(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN, base_path="/api/v1")
+    try:
+        with Target(server.url, token=TOKEN) as target:
+            results = {cid: _run(target, cid, 3) for cid in CLAUSES}
+    finally:
+        server.stop()
+    assert {cid: r.verdict for cid, r in results.items()} == dict.fromkeys(
+        CLAUSES, Verdict.PASSED
+    ), {cid: r.summary for cid, r in results.items()}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(
+    ("mutant", "clause_id"),
+    [pytest.param(m, c, id=f"{c}-{m.__name__}") for m in MUTANTS for c in m.trips],
+)
+def test_fails_against_its_mutant(mutant: type[Mutant], clause_id: str, seed: int) -> None:
+    result = check_mutant(mutant, clause_id, seed=seed)
+    assert result.verdict is Verdict.FAILED, result.summary
+    assert re.search(MESSAGES[mutant], result.summary), result.summary
+    finding = result.findings[0]
+    assert finding.expected
+    assert finding.exchange is not None
+    assert finding.steps, "the failure shows the requests that led to it"
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.__name__ for m in MUTANTS])
+def test_one_request_at_a_time_the_mutants_are_conformant(mutant: type[Mutant]) -> None:
+    # The faults live only in concurrency: the lifecycle clauses pass on every mutant.
+    for clause_id in ("LIFE-006", "LIFE-007", "LIFE-010", "ID-006"):
+        result = check_mutant(mutant, clause_id)
+        assert result.verdict is Verdict.PASSED, (clause_id, result.summary)
+
+
+@pytest.mark.socket
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.__name__ for m in MUTANTS])
+def test_caught_over_a_real_socket(mutant: type[Mutant]) -> None:
+    app = mutant(ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN))
+    with serve_in_thread(app) as server, Target(server.url, token=TOKEN) as target:
+        for clause_id in mutant.trips:
+            result = _run(target, clause_id, 1)
+            assert result.verdict is Verdict.FAILED, result.summary
+
+
+@pytest.mark.parametrize(("clause_id", "method"), [("CONC-002", "POST"), ("CONC-004", "DELETE")])
+def test_the_burst_is_as_large_as_concurrency_says(
+    reference: Target, clause_id: str, method: str
+) -> None:
+    mark = reference.mark()
+    result = _run(reference, clause_id, 4, concurrency=5)
+    assert result.verdict is Verdict.PASSED, result.summary
+    sent = [e.request.method for e in reference.since(mark)]
+    assert 5 <= sent.count(method) <= 6  # the burst, and at most one more (set-up or clean-up)
+
+
+def test_the_budget_flags_reach_the_run_and_its_replay_command(tmp_path: Path) -> None:
+    path = tmp_path / "run.json"
+    argv = ["check", "--seed", "3", "--clause", "CONC-004", "STATE-006"]
+    code = main([*argv, "--concurrency", "6", "--max-steps", "9", "--report-json", str(path)])
+    assert code == 0
+    report = json.loads(path.read_text(encoding="utf-8"))
+    assert report["settings"]["concurrency"] == "6"
+    assert report["settings"]["max_steps"] == "9"
+    assert "--max-steps 9 --concurrency 6" in report["replay"]
+    summaries = {clause["id"]: clause["summary"] for clause in report["clauses"]}
+    assert "up to 9 steps" in summaries["STATE-006"]
+    code = main([*argv, "--report-json", str(path)])
+    report = json.loads(path.read_text(encoding="utf-8"))
+    assert "--concurrency" not in report["replay"]
+    assert report["settings"]["concurrency"] == "32"
+
+
+@pytest.mark.parametrize("flag", ["--concurrency", "--max-steps"])
+def test_a_bad_budget_is_a_usage_error(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", flag, "0"]) == 2
+    err = capsys.readouterr().err
+    assert flag in err
+    assert err.count("\n") == 1
+
+
+class ShedsBursts(ReferenceApp):
+    """Conformant, but answers 503 (with Retry-After) to requests beyond 4 in flight."""
+
+    limit = 4
+
+    def __init__(self, config: ReferenceConfig | None = None) -> None:
+        super().__init__(config)
+        self.in_flight = 0
+
+    async def dispatch(self, request: Request) -> Response:
+        self.in_flight += 1
+        try:
+            if self.in_flight > self.limit:
+                return self.error_response(
+                    503, "UNAVAILABLE", "Too busy.", headers={"Retry-After": "1"}
+                )
+            await asyncio.sleep(0.01)
+            return await super().dispatch(request)
+        finally:
+            self.in_flight -= 1
+
+
+@pytest.mark.parametrize("clause_id", ["CONC-001", "CONC-002", "CONC-004"])
+def test_a_target_that_sheds_the_burst_leaves_the_clause_undecided(clause_id: str) -> None:
+    app = ShedsBursts(ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN))
+    with Target(app=app, token=TOKEN) as target:
+        result = _run(target, clause_id, 1)
+        assert result.verdict is Verdict.ERROR, result.summary
+        assert "lower --concurrency" in result.summary
+        # Under the limit, the same backend passes.
+        assert _run(target, clause_id, 1, concurrency=3).verdict is Verdict.PASSED

@@ -1,0 +1,343 @@
+"""STATE-*: the model-based exploration passes conformant backends (in-process, over a real
+socket, the stdlib server), catches each stateful mutant at several seeds, shrinks what
+it finds to a short sequence, and prints that sequence as a shell script a person can
+paste: the script is run here with bash against the served mutant, and shows the bug."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conformance.client import ContractClient
+from conformance.context import CheckContext, Settings
+from conformance.contract import report_schema
+from conformance.model import CLAUSES
+from conformance.records import ClauseResult, Finding, Verdict
+from conformance.reference import ReferenceApp, ReferenceConfig, create_app
+from conformance.reference.models import Session
+from conformance.registry import registry
+from conformance.reporting.sequence import script
+from conformance.runner import run_clause, select
+from conformance.serving import serve_in_thread
+from conformance.stateful import MIN_SEQUENCES, explore
+from conformance.target import Target
+from fixtures.broken import Mutant, check_mutant
+from fixtures.broken.stateful import (
+    MUTANTS,
+    ListCacheKeptAfterDelete,
+    RunCacheOutlivesDelete,
+)
+from fixtures.servers.stdlib_server import start
+
+FAMILY = "stateful"
+STATE = [clause.id for clause in registry().clauses if clause.family == FAMILY]
+TOKEN = "stateful-token-5d0e"
+ORIGIN = "https://app.example"
+#: Other seeds than the zoo's (3, 1009, 77777): together, five seeds per mutant.
+SEEDS = (1, 2)
+
+
+def _settings(seed: int, **overrides: object) -> Settings:
+    return Settings(seed=seed, token=TOKEN, cors_origin=ORIGIN, **overrides)  # type: ignore[arg-type]
+
+
+def _run_all(target: Target, seed: int, **overrides: object) -> dict[str, ClauseResult]:
+    client = ContractClient(target)
+    return {
+        clause.id: run_clause(clause, client, _settings(seed, **overrides))
+        for clause in select(STATE)
+    }
+
+
+def _failed_finding(mutant: type[Mutant], clause_id: str, seed: int) -> Finding:
+    result = check_mutant(mutant, clause_id, seed=seed)
+    assert result.verdict is Verdict.FAILED, result.summary
+    return result.findings[0]
+
+
+@pytest.fixture(scope="module")
+def reference() -> Iterator[Target]:
+    config = ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN)
+    with Target(app=create_app(config), token=TOKEN) as target:
+        yield target
+
+
+# -- the registry ---------------------------------------------------------------------------
+
+
+def test_the_family_has_one_clause_per_invariant() -> None:
+    assert tuple(STATE) == CLAUSES
+    for clause in select(STATE):
+        assert clause.statement.startswith("In any sequence of requests, ")
+        assert clause.level == "MUST"
+
+
+def test_every_stateful_clause_has_a_mutant() -> None:
+    assert {c for m in MUTANTS for c in m.trips} == set(STATE)
+
+
+# -- conformant backends pass ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_reference_passes(reference: Target, seed: int) -> None:
+    results = _run_all(reference, seed)
+    failed = {cid: r.summary for cid, r in results.items() if r.verdict is not Verdict.PASSED}
+    assert failed == {}
+    summary = results["STATE-003"].summary
+    assert re.search(r"\d+ answer\(s\) judged, no violation", summary), summary
+    assert f"of up to {Settings().max_steps} steps" in summary
+
+
+def test_the_reference_passes_when_sessions_are_ready_at_create() -> None:
+    config = ReferenceConfig(provision_seconds=0, token=TOKEN, cors_origin=ORIGIN)
+    with Target(app=create_app(config), token=TOKEN) as target:
+        results = _run_all(target, 3)
+    assert {cid: r.verdict for cid, r in results.items()} == dict.fromkeys(STATE, Verdict.PASSED)
+
+
+@pytest.mark.socket
+def test_the_reference_passes_over_a_real_socket() -> None:
+    app = create_app(ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN))
+    with serve_in_thread(app) as server, Target(server.url, token=TOKEN) as target:
+        results = _run_all(target, 4)
+    failed = {cid: r.summary for cid, r in results.items() if r.verdict is not Verdict.PASSED}
+    assert failed == {}
+
+
+@pytest.mark.socket
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_stdlib_server_passes_over_a_real_socket(seed: int) -> None:
+    # Newest-first lists, two events per run, eta null, ids unique per user, a base path.
+    server = start(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN, base_path="/api/v1")
+    try:
+        with Target(server.url, token=TOKEN) as target:
+            results = _run_all(target, seed)
+    finally:
+        server.stop()
+    failed = {cid: r.summary for cid, r in results.items() if r.verdict is not Verdict.PASSED}
+    assert failed == {}
+
+
+def test_without_client_ids_no_create_chooses_an_id(reference: Target) -> None:
+    mark = reference.mark()
+    results = _run_all(reference, 5, features=frozenset())
+    assert all(r.verdict is Verdict.PASSED for r in results.values())
+    creates = [
+        e
+        for e in reference.since(mark)
+        if e.request.method == "POST" and e.request.url.endswith("/sessions")
+    ]
+    assert creates
+    assert not any(b'"session_id"' in e.request.body for e in creates)
+
+
+# -- mutants are caught, and what is reported ---------------------------------------------
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(
+    ("mutant", "clause_id"),
+    [pytest.param(m, c, id=f"{c}-{m.__name__}") for m in MUTANTS for c in m.trips],
+)
+def test_each_mutant_is_caught(mutant: type[Mutant], clause_id: str, seed: int) -> None:
+    finding = _failed_finding(mutant, clause_id, seed)
+    assert finding.expected
+    assert finding.exchange is not None
+    assert finding.steps[-1] is finding.exchange  # the last step is the one that broke it
+    # A fault that lives in timing (NewSessionReprovisionsUser) may not replay: then the
+    # sequence as found is reported, and says so.
+    assert finding.message.endswith(
+        ("the last of the shrunk sequence)", "the target is not deterministic)")
+    )
+
+
+def test_a_failure_is_shrunk_to_the_few_steps_that_show_it() -> None:
+    # The fault needs a run, a delete and a run again on one session: with the requests
+    # that made that session Ready, about five steps, never the 50-step sequence found.
+    finding = _failed_finding(RunCacheOutlivesDelete, "STATE-001", 1)
+    assert len(finding.steps) <= 8, [f"{s.request.method} {s.request.url}" for s in finding.steps]
+    methods = [step.request.method for step in finding.steps]
+    assert "DELETE" in methods
+    assert methods[-1] == "POST"  # the run on the deleted session
+
+
+def test_the_failure_is_a_numbered_script_with_captured_variables() -> None:
+    finding = _failed_finding(ListCacheKeptAfterDelete, "STATE-002", 1)
+    lines = script(finding.steps, expected=finding.expected)
+    text = "\n".join(lines)
+    assert lines[0].startswith("# The sequence, step by step: paste it into bash")
+    assert "BASE='http://reference.test'" in lines
+    assert re.search(r"^USER_1='sc-user-[0-9a-f]{12}'$", text, re.M)
+    # A session id a create minted is captured from its answer, and used after.
+    assert re.search(r"^SESSION_1=\$\(curl -sS -X POST .*\| python3 -c ", text, re.M)
+    assert '"${BASE}/users/${USER_1}/sessions/${SESSION_1}"' in text
+    numbers = [int(m) for m in re.findall(r"^# (\d+)\. ", text, re.M)]
+    assert numbers == list(range(1, len(finding.steps) + 1))
+    assert lines[-2].endswith(f"; expected: {finding.expected}")
+    assert lines[-1].startswith("curl -sS -i -X GET ")  # the list that still shows it
+    # Every value the server minted is a variable: none is written out literally.
+    minted = {s.body_json()["session_id"] for s in finding.steps if s.status == 201}  # type: ignore[index]
+    assert not any(value in text for value in minted)
+
+
+def test_replay_by_seed_sends_the_same_sequence() -> None:
+    first = _failed_finding(RunCacheOutlivesDelete, "STATE-001", 2)
+    again = _failed_finding(RunCacheOutlivesDelete, "STATE-001", 2)
+    assert script(first.steps) == script(again.steps)
+
+
+def test_the_console_and_every_report_carry_the_script(tmp_path: Path) -> None:
+    app = RunCacheOutlivesDelete(ReferenceConfig(provision_seconds=0.1))
+    with serve_in_thread(app) as server:
+        report = tmp_path / "run.json"
+        markdown = tmp_path / "run.md"
+        code, out = _cli(
+            [
+                "check",
+                server.url,
+                "--seed",
+                "1",
+                "--clause",
+                "STATE-001",
+                "--report-json",
+                str(report),
+                "--report-markdown",
+                str(markdown),
+            ]
+        )
+    assert code == 1
+    assert "  Steps:     the sequence that shows it, as a shell script:" in out
+    assert re.search(r"^ {13}SESSION_1=\$\(curl ", out, re.M)
+    assert "--seed 1 --clause STATE-001" in out  # replayable by seed
+    data = json.loads(report.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(report_schema()).validate(data)
+    (finding,) = data["clauses"][0]["findings"]
+    assert finding["script"].startswith("# The sequence, step by step")
+    assert "${SESSION_1}" in finding["script"]
+    assert "${SESSION_1}" in markdown.read_text(encoding="utf-8")
+    code, rendered = _cli(["report", str(report), "--format", "markdown"])
+    assert code == 0
+    assert finding["script"].splitlines()[-1] in rendered
+
+
+def _cli(argv: list[str]) -> tuple[int, str]:
+    """The real CLI in a subprocess, as a user runs it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "conformance.cli", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return result.returncode, result.stdout
+
+
+@pytest.mark.socket
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_script_run_by_bash_shows_the_bug(tmp_path: Path) -> None:
+    token = "paste-token-1e4a"
+    app = RunCacheOutlivesDelete(ReferenceConfig(provision_seconds=0.3, token=token))
+    with serve_in_thread(app) as server, Target(server.url, token=token) as target:
+        (clause,) = select(["STATE-001"])
+        result = run_clause(clause, ContractClient(target), Settings(seed=1, token=token))
+        assert result.verdict is Verdict.FAILED, result.summary
+        finding = result.findings[0]
+        text = "\n".join(script(finding.steps, expected=finding.expected))
+        assert token not in text  # the token is read from the environment
+        path = tmp_path / "replay.sh"
+        path.write_text(text + "\n", encoding="utf-8")
+        env = {**os.environ, "SESSION_CONFORMANCE_TOKEN": token}
+        ran = subprocess.run(
+            ["bash", str(path)], capture_output=True, text=True, env=env, timeout=60
+        )
+    assert ran.returncode == 0, ran.stderr
+    assert re.search(r"^SESSION_1=[0-9a-f]{32}$", ran.stdout, re.M), ran.stdout
+    # The last step, a run on the deleted session, answers 2xx or 409, not 404: the bug.
+    final = ran.stdout.split("HTTP/1.1 ", 1)[1]
+    assert not final.startswith("404"), ran.stdout
+    assert final[:3] == str(finding.exchange.status)  # type: ignore[union-attr]
+
+
+# -- budgets and honesty ------------------------------------------------------------------
+
+
+def test_the_budget_flags_scale_the_exploration(reference: Target) -> None:
+    (clause,) = select(["STATE-001"])
+
+    def exploration(**overrides: object) -> tuple[int, int]:
+        ctx = CheckContext(clause, ContractClient(reference), _settings(6, **overrides), 0)
+        found = explore(ctx)
+        return found.sequences, found.steps
+
+    sequences, steps = exploration(max_steps=7, max_examples=3)
+    assert MIN_SEQUENCES <= sequences < 2 * MIN_SEQUENCES  # at least 10, however low
+    assert steps <= sequences * 7 * 2  # a write may be followed by one read in its step
+    sequences, steps = exploration(max_steps=7, max_examples=40)
+    assert sequences >= 40
+
+
+def test_a_clause_the_exploration_never_judged_is_an_error_not_a_pass(reference: Target) -> None:
+    client = ContractClient(reference)
+    settings = _settings(7, max_steps=1, max_examples=1)
+    results = {c.id: run_clause(c, client, settings) for c in select(STATE)}
+    (clause,) = select(["STATE-001"])
+    exploration = explore(CheckContext(clause, client, settings, 0))
+    for clause_id, result in results.items():
+        judged = exploration.judged.get(clause_id, 0)
+        if judged == 0:
+            assert result.verdict is Verdict.ERROR, (clause_id, result.summary)
+            assert "raise --max-examples or --max-steps" in result.summary
+        else:
+            assert result.verdict is Verdict.PASSED, (clause_id, result.summary)
+
+
+def test_one_exploration_decides_the_whole_family(reference: Target) -> None:
+    client = ContractClient(reference)
+    settings = _settings(8)
+    mark = reference.mark()
+    first = run_clause(select(["STATE-004"])[0], client, settings)
+    sent = len(reference.since(mark))
+    mark = reference.mark()
+    others = [run_clause(c, client, settings) for c in select(STATE) if c.id != "STATE-004"]
+    assert first.verdict is Verdict.PASSED
+    assert sent > 100
+    assert all(r.verdict is Verdict.PASSED for r in others)
+    assert len(reference.since(mark)) == 0  # the others read what the first found
+    assert all("one exploration for the stateful family" in r.summary for r in others)
+
+
+def test_sessions_the_exploration_made_are_deleted() -> None:
+    app = create_app(ReferenceConfig(provision_seconds=0, token=TOKEN, cors_origin=ORIGIN))
+    with Target(app=app, token=TOKEN) as target:
+        result = run_clause(select(["STATE-001"])[0], ContractClient(target), _settings(9))
+        assert result.verdict is Verdict.PASSED
+        assert len(app.store) == 0
+
+
+def test_a_mutant_with_many_faults_reports_each_clause_once() -> None:
+    class RunsForgetEverything(ReferenceApp):
+        """Turns never count, and a deleted session still reads back."""
+
+        def record_turn(self, session: Session) -> Session:
+            return session
+
+        def delete(self, user_id: str, session_id: str) -> bool:
+            return self.lookup(user_id, session_id) is not None
+
+    app = RunsForgetEverything(ReferenceConfig(provision_seconds=0.1))
+    with Target(app=app) as target:
+        results = _run_all(target, 1)
+    assert results["STATE-003"].verdict is Verdict.FAILED
+    assert results["STATE-001"].verdict is Verdict.FAILED
+    # Each fault is blamed on its own clause only: metadata and sentinels stay sound.
+    assert results["STATE-004"].verdict is Verdict.PASSED, results["STATE-004"].summary
+    assert results["STATE-007"].verdict is Verdict.PASSED, results["STATE-007"].summary
