@@ -9,7 +9,7 @@ import time
 
 import nox
 
-nox.options.sessions = ["lint", "typing", "tests", "cli"]
+nox.options.sessions = ["lint", "typing", "tests", "cli", "mutants", "adk"]
 nox.options.reuse_existing_virtualenvs = True
 PYTHON = "3.11"
 
@@ -104,6 +104,27 @@ def gate(session: nox.Session) -> None:
         server.terminate()
         server.wait(timeout=10)
     session.log("reports: reports/gate/ (open session-contract.html)")
+
+
+@nox.session(python=PYTHON)
+def mutants(session: nox.Session) -> None:
+    """The mutation score: every mutant of the zoo (fixtures/broken/) served on 127.0.0.1
+    and checked by the real CLI; writes docs/mutation-score.md. Fails if one escapes."""
+    session.install("-e", ".")
+    session.run("python", "-m", "fixtures.score", "--markdown", "docs/mutation-score.md",
+                *session.posargs)  # fmt: skip
+
+
+@nox.session(python=PYTHON)
+def adk(session: nox.Session) -> None:
+    """A real Google ADK `adk api_server` (pinned, from the `adk` extra) checked with the
+    `adk` profile, its verdicts held to fixtures/adk_agents/expected.json. With
+    `-- --update`: run it, rewrite that expectation and docs/reports/google-adk.md."""
+    session.install("-e", ".[test,adk]")
+    if "--update" in session.posargs:
+        session.run("python", "-m", "fixtures.adk_agents.report", "--update")
+    else:
+        session.run("pytest", "tests/test_adk.py", "-v", *session.posargs)
 
 
 def _bin_path(session: nox.Session) -> str:
