@@ -185,6 +185,9 @@ def test_a_target_answering_garbage_is_exit_3(
     assert code == 3
     assert "Traceback" not in out + err
     assert set(_verdicts(_report(path)).values()) == {"error"}
+    # Each undecided clause says how to try it again, alone.
+    assert "Undecided (error: the harness could not decide)" in out
+    assert f"Replay:  session-conformance check {garbage_server} --seed 1 --clause LIFE-001" in out
 
 
 def test_report_is_written_where_asked_even_in_a_new_folder(tmp_path: Path) -> None:

@@ -72,6 +72,9 @@ class ConsoleReporter:
             self._line("Undecided (error: the harness could not decide)")
             for result in errors:
                 self._line(f"  {result.clause_id}: {result.summary}")
+                replay = replay_command(report, result)
+                if replay:
+                    self._line(f"    Replay:  {replay}")
         for note in report.notes:
             self._line()
             self._line(f"note: {note}")
