@@ -3,18 +3,13 @@ and fails on its mutants."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from starlette.requests import Request
 from starlette.responses import Response
 
-from conformance.client import ContractClient
-from conformance.context import Settings
-from conformance.records import ClauseResult, Verdict
-from conformance.reference import ReferenceApp, ReferenceConfig, create_app
+from conformance.records import Verdict
+from conformance.reference import ReferenceApp
 from conformance.registry import registry
-from conformance.runner import run_clause, select
 from conformance.target import Target
 from fixtures.broken import Mutant, check_mutant
 from fixtures.broken.auth import (
@@ -27,13 +22,13 @@ from fixtures.broken.auth import (
     StreamWithoutToken,
     TokenPrefixAccepted,
 )
-from fixtures.servers.stdlib_server import start
+from tests.clause_runs import ClauseRuns
 
 FAMILY = "auth"
 CLAUSES = [clause.id for clause in registry().clauses if clause.family == FAMILY]
 TOKEN = "auth-token-5e2a7c"
-ORIGIN = "https://app.example"
 SEEDS = (1, 2)
+RUNS = ClauseRuns(TOKEN)
 
 #: What the summary of each mutant's failure must say.
 MESSAGES: dict[type[Mutant], str] = {
@@ -47,36 +42,14 @@ MESSAGES: dict[type[Mutant], str] = {
 }
 
 
-def _settings(seed: int, token: str | None = TOKEN, origin: str | None = ORIGIN) -> Settings:
-    return Settings(seed=seed, token=token, cors_origin=origin)
-
-
-def _run(target: Target, clause_id: str, settings: Settings) -> ClauseResult:
-    (clause,) = select([clause_id])
-    return run_clause(clause, ContractClient(target), settings)
-
-
-@pytest.fixture(scope="module")
-def reference() -> Iterator[Target]:
-    config = ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN)
-    with Target(app=create_app(config), token=TOKEN) as target:
-        yield target
-
-
-@pytest.fixture(scope="module")
-def stdlib_server() -> Iterator[Target]:
-    server = start(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN, base_path="/api/v1")
-    try:
-        with Target(server.url, token=TOKEN) as target:
-            yield target
-    finally:
-        server.stop()
+reference = RUNS.reference_fixture()
+stdlib_server = RUNS.stdlib_server_fixture()
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_reference(reference: Target, clause_id: str, seed: int) -> None:
-    result = _run(reference, clause_id, _settings(seed))
+    result = RUNS.run(reference, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -84,7 +57,7 @@ def test_passes_against_the_reference(reference: Target, clause_id: str, seed: i
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_stdlib_server(stdlib_server: Target, clause_id: str, seed: int) -> None:
-    result = _run(stdlib_server, clause_id, _settings(seed))
+    result = RUNS.run(stdlib_server, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -120,31 +93,28 @@ class ChallengeWithParameters(ReferenceApp):
 
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_tolerates_a_challenge_with_parameters(clause_id: str) -> None:
-    app = ChallengeWithParameters(
-        ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN)
-    )
-    with Target(app=app, token=TOKEN) as target:
-        result = _run(target, clause_id, _settings(3))
+    with RUNS.in_process(ChallengeWithParameters(RUNS.config())) as target:
+        result = RUNS.run(target, clause_id, 3)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
 def test_not_applicable_without_a_token(reference: Target) -> None:
     for clause_id in CLAUSES:
-        result = _run(reference, clause_id, _settings(1, token=None))
+        result = RUNS.run(reference, clause_id, 1, token=None)
         assert result.verdict is Verdict.NOT_APPLICABLE, clause_id
-    result = _run(reference, "AUTH-005", _settings(1, origin=None))
+    result = RUNS.run(reference, "AUTH-005", 1, cors_origin=None)
     assert result.verdict is Verdict.NOT_APPLICABLE
 
 
 def test_a_wrong_configured_token_is_an_error_not_a_verdict(reference: Target) -> None:
-    result = _run(reference, "AUTH-003", _settings(1, token="not-the-token"))
+    result = RUNS.run(reference, "AUTH-003", 1, token="not-the-token")
     assert result.verdict is Verdict.ERROR
     assert "precondition failed" in result.summary
 
 
 def test_the_token_never_appears_in_the_records(reference: Target) -> None:
     mark = reference.mark()
-    result = _run(reference, "AUTH-002", _settings(4))
+    result = RUNS.run(reference, "AUTH-002", 4)
     assert result.verdict is Verdict.PASSED, result.summary
     exchanges = reference.since(mark)
     sent = {e.request.header("authorization") or "" for e in exchanges}

@@ -3,19 +3,14 @@ and fails on its mutants."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from starlette.requests import Request
 from starlette.responses import Response
 
-from conformance.client import ContractClient
-from conformance.context import Settings
-from conformance.records import ClauseResult, Verdict
-from conformance.reference import ReferenceApp, ReferenceConfig, create_app
+from conformance.records import Verdict
+from conformance.reference import ReferenceApp
 from conformance.reference.routing import Route
 from conformance.registry import registry
-from conformance.runner import run_clause, select
 from conformance.target import Target
 from fixtures.broken import Mutant, check_mutant
 from fixtures.broken.cors import (
@@ -27,13 +22,13 @@ from fixtures.broken.cors import (
     ReflectsAnyOrigin,
     WildcardWithCredentials,
 )
-from fixtures.servers.stdlib_server import start
+from tests.clause_runs import ClauseRuns
 
 FAMILY = "cors"
 CLAUSES = [clause.id for clause in registry().clauses if clause.family == FAMILY]
 TOKEN = "cors-token-71d0b4"
-ORIGIN = "https://app.example"
 SEEDS = (1, 2)
+RUNS = ClauseRuns(TOKEN)
 
 #: What the summary of each mutant's failure must say, per clause.
 MESSAGES: dict[tuple[type[Mutant], str], str] = {
@@ -50,36 +45,14 @@ MESSAGES: dict[tuple[type[Mutant], str], str] = {
 }
 
 
-def _settings(seed: int, origin: str | None = ORIGIN) -> Settings:
-    return Settings(seed=seed, token=TOKEN, cors_origin=origin)
-
-
-def _run(target: Target, clause_id: str, settings: Settings) -> ClauseResult:
-    (clause,) = select([clause_id])
-    return run_clause(clause, ContractClient(target), settings)
-
-
-@pytest.fixture(scope="module")
-def reference() -> Iterator[Target]:
-    config = ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN)
-    with Target(app=create_app(config), token=TOKEN) as target:
-        yield target
-
-
-@pytest.fixture(scope="module")
-def stdlib_server() -> Iterator[Target]:
-    server = start(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN, base_path="/api/v1")
-    try:
-        with Target(server.url, token=TOKEN) as target:
-            yield target
-    finally:
-        server.stop()
+reference = RUNS.reference_fixture()
+stdlib_server = RUNS.stdlib_server_fixture()
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_reference(reference: Target, clause_id: str, seed: int) -> None:
-    result = _run(reference, clause_id, _settings(seed))
+    result = RUNS.run(reference, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -87,7 +60,7 @@ def test_passes_against_the_reference(reference: Target, clause_id: str, seed: i
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_stdlib_server(stdlib_server: Target, clause_id: str, seed: int) -> None:
-    result = _run(stdlib_server, clause_id, _settings(seed))
+    result = RUNS.run(stdlib_server, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -132,30 +105,29 @@ class GenerousCors(ReferenceApp):
 
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_tolerates_every_free_choice(clause_id: str) -> None:
-    app = GenerousCors(ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN))
-    with Target(app=app, token=TOKEN) as target:
-        result = _run(target, clause_id, _settings(5))
+    with RUNS.in_process(GenerousCors(RUNS.config())) as target:
+        result = RUNS.run(target, clause_id, 5)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
 @pytest.mark.parametrize("origin", ["http://localhost:3000", "https://[::1]:8443"])
 def test_passes_for_origins_with_ports(origin: str) -> None:
-    config = ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=origin)
-    with Target(app=create_app(config), token=TOKEN) as target:
+    runs = ClauseRuns(TOKEN, origin)
+    with runs.reference() as target:
         for clause_id in CLAUSES:
-            result = _run(target, clause_id, _settings(6, origin=origin))
+            result = runs.run(target, clause_id, 6)
             assert result.verdict is Verdict.PASSED, (clause_id, result.summary)
 
 
 def test_not_applicable_without_an_origin(reference: Target) -> None:
     for clause_id in CLAUSES:
-        result = _run(reference, clause_id, _settings(1, origin=None))
+        result = RUNS.run(reference, clause_id, 1, cors_origin=None)
         assert result.verdict is Verdict.NOT_APPLICABLE, clause_id
 
 
 def test_other_origins_include_every_near_miss(reference: Target) -> None:
     mark = reference.mark()
-    result = _run(reference, "CORS-003", _settings(7))
+    result = RUNS.run(reference, "CORS-003", 7)
     assert result.verdict is Verdict.PASSED, result.summary
     sent = {e.request.header("origin") for e in reference.since(mark)}
     assert "null" in sent
@@ -163,4 +135,4 @@ def test_other_origins_include_every_near_miss(reference: Target) -> None:
     assert any(o and o.startswith("https://app.example.sc-") for o in sent)
     assert any(o and o.endswith(".app.example") for o in sent)
     assert any(o and o.startswith("https://app.example:") for o in sent)
-    assert ORIGIN not in sent
+    assert RUNS.origin not in sent

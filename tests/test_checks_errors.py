@@ -8,14 +8,11 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from conformance.client import ContractClient
-from conformance.context import Settings
 from conformance.hostile import ODD_IDS, Hostile, hostile_requests, usual_suspects
 from conformance.profile import CANONICAL
-from conformance.records import ClauseResult, Verdict
+from conformance.records import Verdict
 from conformance.reference import ReferenceConfig, create_app
 from conformance.registry import registry
-from conformance.runner import run_clause, select
 from conformance.target import Target
 from fixtures.broken import Mutant, check_mutant
 from fixtures.broken.errors import (
@@ -30,13 +27,13 @@ from fixtures.broken.errors import (
     NoAllowHeader,
     SizeBeforeMediaType,
 )
-from fixtures.servers.stdlib_server import start
+from tests.clause_runs import ClauseRuns
 
 FAMILY = "errors"
 CLAUSES = [clause.id for clause in registry().clauses if clause.family == FAMILY]
 TOKEN = "errors-token-71c4d2"
-ORIGIN = "https://app.example"
 SEEDS = (1, 2)
+RUNS = ClauseRuns(TOKEN)
 
 #: What the summary of each mutant's failure must say, per clause.
 MESSAGES: dict[tuple[type[Mutant], str], str] = {
@@ -54,20 +51,8 @@ MESSAGES: dict[tuple[type[Mutant], str], str] = {
 }
 
 
-def _settings(seed: int, *, token: str | None = TOKEN) -> Settings:
-    return Settings(seed=seed, token=token, cors_origin=ORIGIN if token else None)
-
-
-def _run(target: Target, clause_id: str, settings: Settings) -> ClauseResult:
-    (clause,) = select([clause_id])
-    return run_clause(clause, ContractClient(target), settings)
-
-
-@pytest.fixture(scope="module")
-def reference() -> Iterator[Target]:
-    config = ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN)
-    with Target(app=create_app(config), token=TOKEN) as target:
-        yield target
+reference = RUNS.reference_fixture()
+stdlib_server = RUNS.stdlib_server_fixture()
 
 
 @pytest.fixture(scope="module")
@@ -77,26 +62,16 @@ def open_reference() -> Iterator[Target]:
         yield target
 
 
-@pytest.fixture(scope="module")
-def stdlib_server() -> Iterator[Target]:
-    server = start(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN, base_path="/api/v1")
-    try:
-        with Target(server.url, token=TOKEN) as target:
-            yield target
-    finally:
-        server.stop()
-
-
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_reference(reference: Target, clause_id: str, seed: int) -> None:
-    result = _run(reference, clause_id, _settings(seed))
+    result = RUNS.run(reference, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_reference_without_auth(open_reference: Target, clause_id: str) -> None:
-    result = _run(open_reference, clause_id, _settings(3, token=None))
+    result = RUNS.run(open_reference, clause_id, 3, token=None, cors_origin=None)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -104,7 +79,7 @@ def test_passes_against_the_reference_without_auth(open_reference: Target, claus
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_stdlib_server(stdlib_server: Target, clause_id: str, seed: int) -> None:
-    result = _run(stdlib_server, clause_id, _settings(seed))
+    result = RUNS.run(stdlib_server, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -127,7 +102,7 @@ def test_every_errors_clause_has_a_mutant() -> None:
 
 def test_oversized_bodies_are_exact(reference: Target) -> None:
     mark = reference.mark()
-    result = _run(reference, "ERR-005", _settings(1))
+    result = RUNS.run(reference, "ERR-005", 1)
     assert result.verdict is Verdict.PASSED, result.summary
     sizes = sorted(len(e.request.body) for e in reference.since(mark) if e.request.body)
     assert sizes.count(1_048_576) == 2

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from conformance.client import ContractClient
-from conformance.context import Settings
-from conformance.records import ClauseResult, Verdict
-from conformance.reference import ReferenceConfig, create_app
+from conformance.records import Verdict
 from conformance.registry import registry
-from conformance.runner import run_clause, select
 from conformance.target import Target
 from fixtures.broken import Mutant, check_mutant
 from fixtures.broken.identity import (
@@ -24,13 +18,13 @@ from fixtures.broken.identity import (
     RunAnswersInvocationId,
     TwoMintedIds,
 )
-from fixtures.servers.stdlib_server import start
+from tests.clause_runs import ClauseRuns
 
 FAMILY = "identity"
 CLAUSES = [clause.id for clause in registry().clauses if clause.family == FAMILY]
 TOKEN = "identity-token-7e21"
-ORIGIN = "https://app.example"
 SEEDS = (1, 2)
+RUNS = ClauseRuns(TOKEN)
 
 #: What the summary of each mutant's failure must say.
 MESSAGES: dict[type[Mutant], str] = {
@@ -44,36 +38,14 @@ MESSAGES: dict[type[Mutant], str] = {
 }
 
 
-def _settings(seed: int) -> Settings:
-    return Settings(seed=seed, token=TOKEN, cors_origin=ORIGIN)
-
-
-def _run(target: Target, clause_id: str, seed: int) -> ClauseResult:
-    (clause,) = select([clause_id])
-    return run_clause(clause, ContractClient(target), _settings(seed))
-
-
-@pytest.fixture(scope="module")
-def reference() -> Iterator[Target]:
-    config = ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN)
-    with Target(app=create_app(config), token=TOKEN) as target:
-        yield target
-
-
-@pytest.fixture(scope="module")
-def stdlib_server() -> Iterator[Target]:
-    server = start(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN, base_path="/api/v1")
-    try:
-        with Target(server.url, token=TOKEN) as target:
-            yield target
-    finally:
-        server.stop()
+reference = RUNS.reference_fixture()
+stdlib_server = RUNS.stdlib_server_fixture()
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_reference(reference: Target, clause_id: str, seed: int) -> None:
-    result = _run(reference, clause_id, seed)
+    result = RUNS.run(reference, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -81,7 +53,7 @@ def test_passes_against_the_reference(reference: Target, clause_id: str, seed: i
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_stdlib_server(stdlib_server: Target, clause_id: str, seed: int) -> None:
-    result = _run(stdlib_server, clause_id, seed)
+    result = RUNS.run(stdlib_server, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -110,18 +82,15 @@ def test_a_create_that_breaks_inside_a_property_is_undecided_not_a_crash() -> No
 
 
 def test_ids_are_checked_when_sessions_are_ready_at_create() -> None:
-    config = ReferenceConfig(provision_seconds=0, token=TOKEN, cors_origin=ORIGIN)
-    with Target(app=create_app(config), token=TOKEN) as target:
+    with RUNS.reference(provision_seconds=0) as target:
         for clause_id in CLAUSES:
-            result = _run(target, clause_id, 3)
+            result = RUNS.run(target, clause_id, 3)
             assert result.verdict is Verdict.PASSED, (clause_id, result.summary)
 
 
 def test_without_client_ids_no_body_names_a_session_id(reference: Target) -> None:
-    settings = Settings(seed=4, token=TOKEN, cors_origin=ORIGIN, features=frozenset())
-    (clause,) = select(["ID-006"])
     mark = reference.mark()
-    result = run_clause(clause, ContractClient(reference), settings)
+    result = RUNS.run(reference, "ID-006", 4, features=frozenset())
     assert result.verdict is Verdict.PASSED, result.summary
     creates = [e for e in reference.since(mark) if e.request.url.endswith("/sessions")]
     assert creates

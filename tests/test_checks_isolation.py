@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import unquote
 
 import pytest
 
-from conformance.client import ContractClient
-from conformance.context import Settings
-from conformance.records import ClauseResult, Verdict
-from conformance.reference import ReferenceConfig, create_app
+from conformance.records import Verdict
 from conformance.registry import registry
-from conformance.runner import run_clause, select
 from conformance.target import Target
 from fixtures.broken import Mutant, check_mutant
 from fixtures.broken.isolation import (
@@ -23,13 +18,13 @@ from fixtures.broken.isolation import (
     LookupByIdOnly,
     TurnBeforeOwnerCheck,
 )
-from fixtures.servers.stdlib_server import start
+from tests.clause_runs import ClauseRuns
 
 FAMILY = "isolation"
 CLAUSES = [clause.id for clause in registry().clauses if clause.family == FAMILY]
 TOKEN = "isolation-token-41c0"
-ORIGIN = "https://app.example"
 SEEDS = (1, 2)
+RUNS = ClauseRuns(TOKEN)
 
 #: What the summary of each mutant's failure must say.
 MESSAGES: dict[type[Mutant], str] = {
@@ -41,36 +36,14 @@ MESSAGES: dict[type[Mutant], str] = {
 }
 
 
-def _settings(seed: int) -> Settings:
-    return Settings(seed=seed, token=TOKEN, cors_origin=ORIGIN)
-
-
-def _run(target: Target, clause_id: str, seed: int) -> ClauseResult:
-    (clause,) = select([clause_id])
-    return run_clause(clause, ContractClient(target), _settings(seed))
-
-
-@pytest.fixture(scope="module")
-def reference() -> Iterator[Target]:
-    config = ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN)
-    with Target(app=create_app(config), token=TOKEN) as target:
-        yield target
-
-
-@pytest.fixture(scope="module")
-def stdlib_server() -> Iterator[Target]:
-    server = start(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN, base_path="/api/v1")
-    try:
-        with Target(server.url, token=TOKEN) as target:
-            yield target
-    finally:
-        server.stop()
+reference = RUNS.reference_fixture()
+stdlib_server = RUNS.stdlib_server_fixture()
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_reference(reference: Target, clause_id: str, seed: int) -> None:
-    result = _run(reference, clause_id, seed)
+    result = RUNS.run(reference, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -78,7 +51,7 @@ def test_passes_against_the_reference(reference: Target, clause_id: str, seed: i
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_stdlib_server(stdlib_server: Target, clause_id: str, seed: int) -> None:
-    result = _run(stdlib_server, clause_id, seed)
+    result = RUNS.run(stdlib_server, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -101,7 +74,7 @@ def test_every_isolation_clause_has_a_mutant() -> None:
 
 def test_near_misses_of_the_owner_are_probed(reference: Target) -> None:
     mark = reference.mark()
-    result = _run(reference, "ISO-001", 9)
+    result = RUNS.run(reference, "ISO-001", 9)
     assert result.verdict is Verdict.PASSED, result.summary
     users = [
         unquote(e.request.url.split("/users/")[1].split("/")[0]) for e in reference.since(mark)

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from conformance.client import ContractClient
-from conformance.context import Settings
-from conformance.records import ClauseResult, Verdict
-from conformance.reference import ReferenceConfig, create_app
+from conformance.records import Verdict
 from conformance.registry import registry
-from conformance.runner import run_clause, select
 from conformance.target import Target
 from fixtures.broken import Mutant, check_mutant
 from fixtures.broken.polling import (
@@ -25,13 +19,13 @@ from fixtures.broken.polling import (
     ReadyFlaps,
     StatusWithoutProgress,
 )
-from fixtures.servers.stdlib_server import start
+from tests.clause_runs import ClauseRuns
 
 FAMILY = "polling"
 CLAUSES = [clause.id for clause in registry().clauses if clause.family == FAMILY]
 TOKEN = "polling-token-c58d"
-ORIGIN = "https://app.example"
 SEEDS = (1, 2)
+RUNS = ClauseRuns(TOKEN)
 
 #: What the summary of each mutant's failure must say.
 MESSAGES: dict[type[Mutant], str] = {
@@ -45,36 +39,14 @@ MESSAGES: dict[type[Mutant], str] = {
 }
 
 
-def _settings(seed: int) -> Settings:
-    return Settings(seed=seed, token=TOKEN, cors_origin=ORIGIN)
-
-
-def _run(target: Target, clause_id: str, seed: int) -> ClauseResult:
-    (clause,) = select([clause_id])
-    return run_clause(clause, ContractClient(target), _settings(seed))
-
-
-@pytest.fixture(scope="module")
-def reference() -> Iterator[Target]:
-    config = ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN)
-    with Target(app=create_app(config), token=TOKEN) as target:
-        yield target
-
-
-@pytest.fixture(scope="module")
-def stdlib_server() -> Iterator[Target]:
-    server = start(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN, base_path="/api/v1")
-    try:
-        with Target(server.url, token=TOKEN) as target:
-            yield target
-    finally:
-        server.stop()
+reference = RUNS.reference_fixture()
+stdlib_server = RUNS.stdlib_server_fixture()
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_reference(reference: Target, clause_id: str, seed: int) -> None:
-    result = _run(reference, clause_id, seed)
+    result = RUNS.run(reference, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -82,7 +54,7 @@ def test_passes_against_the_reference(reference: Target, clause_id: str, seed: i
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_stdlib_server(stdlib_server: Target, clause_id: str, seed: int) -> None:
-    result = _run(stdlib_server, clause_id, seed)
+    result = RUNS.run(stdlib_server, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -120,27 +92,22 @@ def test_passes_against_unusual_conformant_variants(variant: type[Mutant], claus
 
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_when_sessions_are_ready_at_create(clause_id: str) -> None:
-    config = ReferenceConfig(provision_seconds=0, token=TOKEN, cors_origin=ORIGIN)
-    with Target(app=create_app(config), token=TOKEN) as target:
-        result = _run(target, clause_id, 5)
+    with RUNS.reference(provision_seconds=0) as target:
+        result = RUNS.run(target, clause_id, 5)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
 @pytest.mark.socket
 def test_passes_when_the_stdlib_server_is_ready_at_create() -> None:
-    server = start(provision_seconds=0, token=TOKEN, cors_origin=ORIGIN)
-    try:
-        with Target(server.url, token=TOKEN) as target:
-            for clause_id in CLAUSES:
-                result = _run(target, clause_id, 6)
-                assert result.verdict is Verdict.PASSED, (clause_id, result.summary)
-    finally:
-        server.stop()
+    with RUNS.stdlib_server(provision_seconds=0, base_path="") as target:
+        for clause_id in CLAUSES:
+            result = RUNS.run(target, clause_id, 6)
+            assert result.verdict is Verdict.PASSED, (clause_id, result.summary)
 
 
 def test_polls_continue_after_the_final_phase(reference: Target) -> None:
     mark = reference.mark()
-    result = _run(reference, "POLL-005", 7)
+    result = RUNS.run(reference, "POLL-005", 7)
     assert result.verdict is Verdict.PASSED, result.summary
     statuses = [e.body_json() for e in reference.since(mark) if e.request.url.endswith("/status")]
     phases = [s.get("phase") for s in statuses if isinstance(s, dict)]

@@ -3,62 +3,38 @@ conformant backends; a reference answering outside the document fails."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from conformance.client import ContractClient
-from conformance.context import Settings
 from conformance.generation import is_missing_id
 from conformance.profile import CANONICAL, Profile, Route
-from conformance.records import ClauseResult, Verdict
-from conformance.reference import ReferenceConfig, create_app
+from conformance.records import Verdict
 from conformance.registry import registry
-from conformance.runner import run_clause, select
 from conformance.target import Target
 from fixtures.broken import Mutant, check_mutant
 from fixtures.broken.schema import MUTANTS, EpochCreatedAt
-from fixtures.servers.stdlib_server import start
+from tests.clause_runs import ClauseRuns
 
 FAMILY = "schema"
 CLAUSES = [clause.id for clause in registry().clauses if clause.family == FAMILY]
 TOKEN = "schema-token-4b7f09"
-ORIGIN = "https://app.example"
 SEEDS = (1, 2)
+RUNS = ClauseRuns(TOKEN)
 
 MESSAGES: dict[type[Mutant], str] = {
     EpochCreatedAt: "created_at: ",
 }
 
 
-def _run(target: Target, clause_id: str, seed: int, profile: Profile = CANONICAL) -> ClauseResult:
-    (clause,) = select([clause_id])
-    settings = Settings(seed=seed, token=TOKEN, cors_origin=ORIGIN)
-    return run_clause(clause, ContractClient(target, profile), settings)
-
-
-@pytest.fixture(scope="module")
-def reference() -> Iterator[Target]:
-    config = ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN)
-    with Target(app=create_app(config), token=TOKEN) as target:
-        yield target
-
-
-@pytest.fixture(scope="module")
-def stdlib_server() -> Iterator[Target]:
-    server = start(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN, base_path="/api/v1")
-    try:
-        with Target(server.url, token=TOKEN) as target:
-            yield target
-    finally:
-        server.stop()
+reference = RUNS.reference_fixture()
+stdlib_server = RUNS.stdlib_server_fixture()
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_reference(reference: Target, clause_id: str, seed: int) -> None:
-    result = _run(reference, clause_id, seed)
+    result = RUNS.run(reference, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -66,7 +42,7 @@ def test_passes_against_the_reference(reference: Target, clause_id: str, seed: i
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_stdlib_server(stdlib_server: Target, clause_id: str, seed: int) -> None:
-    result = _run(stdlib_server, clause_id, seed)
+    result = RUNS.run(stdlib_server, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -87,7 +63,7 @@ def test_every_schema_clause_has_a_mutant() -> None:
 
 def test_every_operation_is_exercised_with_successes_and_no_sentinel(reference: Target) -> None:
     mark = reference.mark()
-    result = _run(reference, "SCHEMA-001", 3)
+    result = RUNS.run(reference, "SCHEMA-001", 3)
     assert result.verdict is Verdict.PASSED, result.summary
     seen: set[tuple[str, str, int | None]] = set()
     for exchange in reference.since(mark):
@@ -120,6 +96,6 @@ def test_another_layout_is_not_applicable(reference: Target) -> None:
         (role, Route(route.method, "/invoke") if role == "run" else route)
         for role, route in CANONICAL.routes
     )
-    result = _run(reference, "SCHEMA-001", 1, profile=Profile(name="moved-run", routes=moved))
+    result = RUNS.run(reference, "SCHEMA-001", 1, profile=Profile(name="moved-run", routes=moved))
     assert result.verdict is Verdict.NOT_APPLICABLE, result.summary
     assert "canonical layout" in result.summary

@@ -3,19 +3,16 @@ conformant backends, tolerates what is free, and fails on its mutants."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from conformance.checks.streaming import Frame, parse_sse
-from conformance.client import ContractClient
-from conformance.context import Settings
-from conformance.records import ClauseResult, Verdict
-from conformance.reference import ReferenceApp, ReferenceConfig, create_app
+from conformance.records import Verdict
+from conformance.reference import ReferenceApp
 from conformance.reference.base import render_json
 from conformance.reference.models import Event
 from conformance.registry import registry
-from conformance.runner import run_clause, select
 from conformance.target import Target
 from fixtures.broken import Mutant, check_mutant
 from fixtures.broken.streaming import (
@@ -28,13 +25,13 @@ from fixtures.broken.streaming import (
     StreamsBeforeReady,
     ValidatesInsideTheStream,
 )
-from fixtures.servers.stdlib_server import start
+from tests.clause_runs import ClauseRuns
 
 FAMILY = "streaming"
 CLAUSES = [clause.id for clause in registry().clauses if clause.family == FAMILY]
 TOKEN = "sse-token-0c44e1"
-ORIGIN = "https://app.example"
 SEEDS = (1, 2)
+RUNS = ClauseRuns(TOKEN)
 
 #: What the summary of each mutant's failure must say.
 MESSAGES: dict[type[Mutant], str] = {
@@ -48,27 +45,8 @@ MESSAGES: dict[type[Mutant], str] = {
 }
 
 
-def _run(target: Target, clause_id: str, seed: int) -> ClauseResult:
-    (clause,) = select([clause_id])
-    settings = Settings(seed=seed, token=TOKEN, cors_origin=ORIGIN)
-    return run_clause(clause, ContractClient(target), settings)
-
-
-@pytest.fixture(scope="module")
-def reference() -> Iterator[Target]:
-    config = ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN)
-    with Target(app=create_app(config), token=TOKEN) as target:
-        yield target
-
-
-@pytest.fixture(scope="module")
-def stdlib_server() -> Iterator[Target]:
-    server = start(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN, base_path="/api/v1")
-    try:
-        with Target(server.url, token=TOKEN) as target:
-            yield target
-    finally:
-        server.stop()
+reference = RUNS.reference_fixture()
+stdlib_server = RUNS.stdlib_server_fixture()
 
 
 # -- the parser ---------------------------------------------------------------------------
@@ -109,7 +87,7 @@ def test_named_events_keep_their_name() -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_reference(reference: Target, clause_id: str, seed: int) -> None:
-    result = _run(reference, clause_id, seed)
+    result = RUNS.run(reference, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -117,7 +95,7 @@ def test_passes_against_the_reference(reference: Target, clause_id: str, seed: i
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_stdlib_server(stdlib_server: Target, clause_id: str, seed: int) -> None:
-    result = _run(stdlib_server, clause_id, seed)
+    result = RUNS.run(stdlib_server, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -162,14 +140,12 @@ class SpreadOutFrames(ReferenceApp):
 
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_tolerates_every_free_choice(clause_id: str) -> None:
-    app = SpreadOutFrames(ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN))
-    with Target(app=app, token=TOKEN) as target:
-        result = _run(target, clause_id, 3)
+    with RUNS.in_process(SpreadOutFrames(RUNS.config())) as target:
+        result = RUNS.run(target, clause_id, 3)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
 def test_a_target_without_a_not_ready_window_still_passes() -> None:
-    config = ReferenceConfig(provision_seconds=0, token=TOKEN, cors_origin=ORIGIN)
-    with Target(app=create_app(config), token=TOKEN) as target:
-        result = _run(target, "SSE-002", 1)
+    with RUNS.reference(provision_seconds=0) as target:
+        result = RUNS.run(target, "SSE-002", 1)
     assert result.verdict is Verdict.PASSED, result.summary

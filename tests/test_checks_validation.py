@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.client import ContractClient
-from conformance.context import Settings
 from conformance.generation import (
     component,
     is_missing_id,
@@ -22,10 +18,8 @@ from conformance.generation import (
     valid_bodies,
 )
 from conformance.mutations import Mutation, Site, invalid_bodies, mutation_sites, pattern_breakers
-from conformance.records import ClauseResult, Exchange, JSONValue, Verdict
-from conformance.reference import ReferenceConfig, create_app
+from conformance.records import Exchange, JSONValue, Verdict
 from conformance.registry import registry
-from conformance.runner import run_clause, select
 from conformance.schemas import schema_errors
 from conformance.target import Target
 from fixtures.broken import Mutant, check_mutant
@@ -41,13 +35,13 @@ from fixtures.broken.validation import (
     PatternsMatchWithDollar,
     TtlOnlyWithoutMetadata,
 )
-from fixtures.servers.stdlib_server import start
+from tests.clause_runs import ClauseRuns
 
 FAMILY = "validation"
 CLAUSES = [clause.id for clause in registry().clauses if clause.family == FAMILY]
 TOKEN = "validation-token-2d8e61"
-ORIGIN = "https://app.example"
 SEEDS = (1, 2)
+RUNS = ClauseRuns(TOKEN)
 COMPONENTS = ("CreateSession", "RunRequest")
 EXAMPLES = settings(max_examples=150, database=None, suppress_health_check=list(HealthCheck))
 PER_SITE = settings(max_examples=50, database=None, suppress_health_check=list(HealthCheck))
@@ -66,31 +60,8 @@ MESSAGES: dict[type[Mutant], str] = {
 }
 
 
-def _run(
-    target: Target, clause_id: str, seed: int, features: frozenset[str] | None = None
-) -> ClauseResult:
-    (clause,) = select([clause_id])
-    settings_ = Settings(seed=seed, token=TOKEN, cors_origin=ORIGIN)
-    if features is not None:
-        settings_ = replace(settings_, features=features)
-    return run_clause(clause, ContractClient(target), settings_)
-
-
-@pytest.fixture(scope="module")
-def reference() -> Iterator[Target]:
-    config = ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN)
-    with Target(app=create_app(config), token=TOKEN) as target:
-        yield target
-
-
-@pytest.fixture(scope="module")
-def stdlib_server() -> Iterator[Target]:
-    server = start(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN, base_path="/api/v1")
-    try:
-        with Target(server.url, token=TOKEN) as target:
-            yield target
-    finally:
-        server.stop()
+reference = RUNS.reference_fixture()
+stdlib_server = RUNS.stdlib_server_fixture()
 
 
 # -- the clauses --------------------------------------------------------------------------
@@ -99,7 +70,7 @@ def stdlib_server() -> Iterator[Target]:
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_reference(reference: Target, clause_id: str, seed: int) -> None:
-    result = _run(reference, clause_id, seed)
+    result = RUNS.run(reference, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -107,7 +78,7 @@ def test_passes_against_the_reference(reference: Target, clause_id: str, seed: i
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_stdlib_server(stdlib_server: Target, clause_id: str, seed: int) -> None:
-    result = _run(stdlib_server, clause_id, seed)
+    result = RUNS.run(stdlib_server, clause_id, seed)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
@@ -130,7 +101,7 @@ def test_every_validation_clause_has_a_mutant() -> None:
 
 def test_every_combination_of_optional_fields_is_sent(reference: Target) -> None:
     mark = reference.mark()
-    result = _run(reference, "VAL-006", 1)
+    result = RUNS.run(reference, "VAL-006", 1)
     assert result.verdict is Verdict.PASSED, result.summary
     sent = {_keys(e.request.body) for e in reference.since(mark) if _is_create(e)}
     assert set(optional_subsets("CreateSession")) <= sent
@@ -139,7 +110,7 @@ def test_every_combination_of_optional_fields_is_sent(reference: Target) -> None
 def test_without_client_ids_no_create_body_carries_a_session_id(reference: Target) -> None:
     for clause_id in ("VAL-001", "VAL-002", "VAL-006"):
         mark = reference.mark()
-        result = _run(reference, clause_id, 1, features=frozenset())
+        result = RUNS.run(reference, clause_id, 1, features=frozenset())
         assert result.verdict is Verdict.PASSED, result.summary
         bodies = [e.request.body for e in reference.since(mark) if _is_create(e)]
         assert bodies
@@ -148,7 +119,7 @@ def test_without_client_ids_no_create_body_carries_a_session_id(reference: Targe
 
 def test_every_mutation_site_is_tried(reference: Target) -> None:
     mark = reference.mark()
-    result = _run(reference, "VAL-003", 1)
+    result = RUNS.run(reference, "VAL-003", 1)
     assert result.verdict is Verdict.PASSED, result.summary
     assert len([e for e in reference.since(mark) if e.request.url.endswith("/run")]) >= 2 * len(
         mutation_sites("RunRequest")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from conformance.cli import main
-from conformance.client import ContractClient
-from conformance.context import Settings
-from conformance.records import ClauseResult, Verdict
+from conformance.records import Verdict
 from conformance.reference import ReferenceApp, ReferenceConfig, create_app
 from conformance.registry import registry
-from conformance.runner import run_clause, select
 from conformance.serving import serve_in_thread
 from conformance.target import Target
 from fixtures.broken import Mutant, check_mutant
@@ -32,13 +28,13 @@ from fixtures.broken.concurrency import (
     LookupThenDelete,
     TurnsReadModifyWrite,
 )
-from fixtures.servers.stdlib_server import start
+from tests.clause_runs import ClauseRuns
 
 FAMILY = "concurrency"
 CLAUSES = [clause.id for clause in registry().clauses if clause.family == FAMILY]
 TOKEN = "concurrency-token-8b3a"
-ORIGIN = "https://app.example"
 SEEDS = (1, 2, 3)
+RUNS = ClauseRuns(TOKEN)
 
 #: What the summary of each mutant's failure must say.
 #: What each mutant's failure says; how many requests won a race depends on the scheduler.
@@ -50,17 +46,7 @@ MESSAGES: dict[type[Mutant], str] = {
 }
 
 
-def _run(target: Target, clause_id: str, seed: int, **overrides: object) -> ClauseResult:
-    (clause,) = select([clause_id])
-    settings = Settings(seed=seed, token=TOKEN, cors_origin=ORIGIN, **overrides)  # type: ignore[arg-type]
-    return run_clause(clause, ContractClient(target), settings)
-
-
-@pytest.fixture(scope="module")
-def reference() -> Iterator[Target]:
-    config = ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN)
-    with Target(app=create_app(config), token=TOKEN) as target:
-        yield target
+reference = RUNS.reference_fixture()
 
 
 def test_every_concurrency_clause_has_a_mutant() -> None:
@@ -70,15 +56,15 @@ def test_every_concurrency_clause_has_a_mutant() -> None:
 
 @pytest.mark.parametrize("clause_id", CLAUSES)
 def test_passes_against_the_reference(reference: Target, clause_id: str) -> None:
-    result = _run(reference, clause_id, 1)
+    result = RUNS.run(reference, clause_id, 1)
     assert result.verdict is Verdict.PASSED, result.summary
 
 
 @pytest.mark.socket
 def test_passes_against_the_reference_over_a_real_socket() -> None:
-    app = create_app(ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN))
+    app = create_app(RUNS.config())
     with serve_in_thread(app) as server, Target(server.url, token=TOKEN) as target:
-        results = {cid: _run(target, cid, 2) for cid in CLAUSES}
+        results = {cid: RUNS.run(target, cid, 2) for cid in CLAUSES}
     assert {cid: r.verdict for cid, r in results.items()} == dict.fromkeys(
         CLAUSES, Verdict.PASSED
     ), {cid: r.summary for cid, r in results.items()}
@@ -86,12 +72,8 @@ def test_passes_against_the_reference_over_a_real_socket() -> None:
 
 @pytest.mark.socket
 def test_passes_against_the_stdlib_server_over_a_real_socket() -> None:
-    server = start(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN, base_path="/api/v1")
-    try:
-        with Target(server.url, token=TOKEN) as target:
-            results = {cid: _run(target, cid, 3) for cid in CLAUSES}
-    finally:
-        server.stop()
+    with RUNS.stdlib_server() as target:
+        results = {cid: RUNS.run(target, cid, 3) for cid in CLAUSES}
     assert {cid: r.verdict for cid, r in results.items()} == dict.fromkeys(
         CLAUSES, Verdict.PASSED
     ), {cid: r.summary for cid, r in results.items()}
@@ -123,10 +105,10 @@ def test_one_request_at_a_time_the_mutants_are_conformant(mutant: type[Mutant]) 
 @pytest.mark.socket
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.__name__ for m in MUTANTS])
 def test_caught_over_a_real_socket(mutant: type[Mutant]) -> None:
-    app = mutant(ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN))
+    app = mutant(RUNS.config())
     with serve_in_thread(app) as server, Target(server.url, token=TOKEN) as target:
         for clause_id in mutant.trips:
-            result = _run(target, clause_id, 1)
+            result = RUNS.run(target, clause_id, 1)
             assert result.verdict is Verdict.FAILED, result.summary
 
 
@@ -135,7 +117,7 @@ def test_the_burst_is_as_large_as_concurrency_says(
     reference: Target, clause_id: str, method: str
 ) -> None:
     mark = reference.mark()
-    result = _run(reference, clause_id, 4, concurrency=5)
+    result = RUNS.run(reference, clause_id, 4, concurrency=5)
     assert result.verdict is Verdict.PASSED, result.summary
     sent = [e.request.method for e in reference.since(mark)]
     assert 5 <= sent.count(method) <= 6  # the burst, and at most one more (set-up or clean-up)
@@ -190,10 +172,9 @@ class ShedsBursts(ReferenceApp):
 
 @pytest.mark.parametrize("clause_id", ["CONC-001", "CONC-002", "CONC-004"])
 def test_a_target_that_sheds_the_burst_leaves_the_clause_undecided(clause_id: str) -> None:
-    app = ShedsBursts(ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN))
-    with Target(app=app, token=TOKEN) as target:
-        result = _run(target, clause_id, 1)
+    with RUNS.in_process(ShedsBursts(RUNS.config())) as target:
+        result = RUNS.run(target, clause_id, 1)
         assert result.verdict is Verdict.ERROR, result.summary
         assert "lower --concurrency" in result.summary
         # Under the limit, the same backend passes.
-        assert _run(target, clause_id, 1, concurrency=3).verdict is Verdict.PASSED
+        assert RUNS.run(target, clause_id, 1, concurrency=3).verdict is Verdict.PASSED

@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
@@ -36,24 +35,20 @@ from fixtures.broken.stateful import (
     ListCacheKeptAfterDelete,
     RunCacheOutlivesDelete,
 )
-from fixtures.servers.stdlib_server import start
+from tests.clause_runs import ClauseRuns
 
 FAMILY = "stateful"
 STATE = [clause.id for clause in registry().clauses if clause.family == FAMILY]
 TOKEN = "stateful-token-5d0e"
-ORIGIN = "https://app.example"
 #: Other seeds than the zoo's (3, 1009, 77777): together, five seeds per mutant.
 SEEDS = (1, 2)
-
-
-def _settings(seed: int, **overrides: object) -> Settings:
-    return Settings(seed=seed, token=TOKEN, cors_origin=ORIGIN, **overrides)  # type: ignore[arg-type]
+RUNS = ClauseRuns(TOKEN)
 
 
 def _run_all(target: Target, seed: int, **overrides: object) -> dict[str, ClauseResult]:
     client = ContractClient(target)
     return {
-        clause.id: run_clause(clause, client, _settings(seed, **overrides))
+        clause.id: run_clause(clause, client, RUNS.settings(seed, **overrides))
         for clause in select(STATE)
     }
 
@@ -64,11 +59,7 @@ def _failed_finding(mutant: type[Mutant], clause_id: str, seed: int) -> Finding:
     return result.findings[0]
 
 
-@pytest.fixture(scope="module")
-def reference() -> Iterator[Target]:
-    config = ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN)
-    with Target(app=create_app(config), token=TOKEN) as target:
-        yield target
+reference = RUNS.reference_fixture()
 
 
 # -- the registry ---------------------------------------------------------------------------
@@ -99,15 +90,14 @@ def test_the_reference_passes(reference: Target, seed: int) -> None:
 
 
 def test_the_reference_passes_when_sessions_are_ready_at_create() -> None:
-    config = ReferenceConfig(provision_seconds=0, token=TOKEN, cors_origin=ORIGIN)
-    with Target(app=create_app(config), token=TOKEN) as target:
+    with RUNS.reference(provision_seconds=0) as target:
         results = _run_all(target, 3)
     assert {cid: r.verdict for cid, r in results.items()} == dict.fromkeys(STATE, Verdict.PASSED)
 
 
 @pytest.mark.socket
 def test_the_reference_passes_over_a_real_socket() -> None:
-    app = create_app(ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN))
+    app = create_app(RUNS.config())
     with serve_in_thread(app) as server, Target(server.url, token=TOKEN) as target:
         results = _run_all(target, 4)
     failed = {cid: r.summary for cid, r in results.items() if r.verdict is not Verdict.PASSED}
@@ -118,12 +108,8 @@ def test_the_reference_passes_over_a_real_socket() -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_stdlib_server_passes_over_a_real_socket(seed: int) -> None:
     # Newest-first lists, two events per run, eta null, ids unique per user, a base path.
-    server = start(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN, base_path="/api/v1")
-    try:
-        with Target(server.url, token=TOKEN) as target:
-            results = _run_all(target, seed)
-    finally:
-        server.stop()
+    with RUNS.stdlib_server() as target:
+        results = _run_all(target, seed)
     failed = {cid: r.summary for cid, r in results.items() if r.verdict is not Verdict.PASSED}
     assert failed == {}
 
@@ -274,7 +260,7 @@ def test_the_budget_flags_scale_the_exploration(reference: Target) -> None:
     (clause,) = select(["STATE-001"])
 
     def exploration(**overrides: object) -> tuple[int, int]:
-        ctx = CheckContext(clause, ContractClient(reference), _settings(6, **overrides), 0)
+        ctx = CheckContext(clause, ContractClient(reference), RUNS.settings(6, **overrides), 0)
         found = explore(ctx)
         return found.sequences, found.steps
 
@@ -287,7 +273,7 @@ def test_the_budget_flags_scale_the_exploration(reference: Target) -> None:
 
 def test_a_clause_the_exploration_never_judged_is_an_error_not_a_pass(reference: Target) -> None:
     client = ContractClient(reference)
-    settings = _settings(7, max_steps=1, max_examples=1)
+    settings = RUNS.settings(7, max_steps=1, max_examples=1)
     results = {c.id: run_clause(c, client, settings) for c in select(STATE)}
     (clause,) = select(["STATE-001"])
     exploration = explore(CheckContext(clause, client, settings, 0))
@@ -302,7 +288,7 @@ def test_a_clause_the_exploration_never_judged_is_an_error_not_a_pass(reference:
 
 def test_one_exploration_decides_the_whole_family(reference: Target) -> None:
     client = ContractClient(reference)
-    settings = _settings(8)
+    settings = RUNS.settings(8)
     mark = reference.mark()
     first = run_clause(select(["STATE-004"])[0], client, settings)
     sent = len(reference.since(mark))
@@ -316,9 +302,9 @@ def test_one_exploration_decides_the_whole_family(reference: Target) -> None:
 
 
 def test_sessions_the_exploration_made_are_deleted() -> None:
-    app = create_app(ReferenceConfig(provision_seconds=0, token=TOKEN, cors_origin=ORIGIN))
-    with Target(app=app, token=TOKEN) as target:
-        result = run_clause(select(["STATE-001"])[0], ContractClient(target), _settings(9))
+    app = create_app(RUNS.config(provision_seconds=0))
+    with RUNS.in_process(app) as target:
+        result = RUNS.run(target, "STATE-001", 9)
         assert result.verdict is Verdict.PASSED
         assert len(app.store) == 0
 
