@@ -7,7 +7,7 @@ then :class:`Sweeper` deletes every session the run created: also when a check f
 half-way, and also after a Ctrl-C or a SIGTERM (a CI job being cancelled).
 
 Which sessions are the harness's: every user id the harness makes up starts with
-:data:`HARNESS_PREFIX`, so for those users every session the list route shows is deleted
+:data:`~conformance.leftovers.HARNESS_USERS`, so for those users every session the list route shows is deleted
 (this finds sessions whose create response never arrived, and sessions a faulty target
 made on its own). For any other user id seen in the traffic, only the session ids the
 harness saw created are deleted: a smoke run against staging never touches a real user's
@@ -28,12 +28,12 @@ from types import FrameType
 from urllib.parse import unquote, urlsplit
 
 from conformance.client import ContractClient
+from conformance.leftovers import HARNESS_USERS
 from conformance.records import Exchange
 from conformance.runner import UnknownClause, select
 from conformance.target import TargetError
 
 #: Every user id the harness makes up starts with this (``sc-user-…``, ``sc-preflight``).
-HARNESS_PREFIX = "sc-"
 #: Examples per property-based probe in smoke mode, unless ``--max-examples`` says otherwise.
 SMOKE_MAX_EXAMPLES = 5
 #: Parallel requests while sweeping (listing users, deleting sessions).
@@ -109,7 +109,7 @@ class Sweeper:
         problems: list[str] = []
         deleted: list[Key] = []
         remaining: list[Key] = []
-        owned = sorted(u for u in traffic.users if u.startswith(HARNESS_PREFIX))
+        owned = sorted(u for u in traffic.users if u.startswith(HARNESS_USERS))
         try:
             if not self.client.profile.has("delete"):
                 problems.append("the profile has no delete route: nothing could be deleted")

@@ -28,7 +28,7 @@ RUNS = ClauseRuns(TOKEN)
 
 #: What the summary of each mutant's failure must say.
 MESSAGES: dict[type[Mutant], str] = {
-    LookupByIdOnly: "by user '0'",
+    LookupByIdOnly: "by user 'sc-0'",
     CaseInsensitiveOwner: "by user 'SC-USER-",
     TurnBeforeOwnerCheck: "session.turns is",
     DeleteByIdOnly: "the owner's get answered 404",

@@ -21,12 +21,13 @@ import pytest
 from conformance.cli import main
 from conformance.client import ContractClient
 from conformance.context import Settings
+from conformance.leftovers import HARNESS_USERS
 from conformance.reference import ReferenceApp, ReferenceConfig
 from conformance.reference.models import Session
 from conformance.registry import registry
 from conformance.runner import run
 from conformance.serving import RunningServer, serve_in_thread
-from conformance.smoke import HARNESS_PREFIX, Sweeper, smoke_clause_ids
+from conformance.smoke import Sweeper, smoke_clause_ids
 from conformance.target import Target
 from fixtures.servers import stdlib_server
 
@@ -232,7 +233,7 @@ def test_an_interrupted_smoke_run_leaves_nothing(
     assert note.endswith("none remain")
     assert int(note.split("deleted ")[1].split()[0]) > 0  # LIFE-001's leftovers, among others
     harness_users = witness.users - {"alice"}
-    assert any(user.startswith(HARNESS_PREFIX) for user in harness_users)
+    assert any(user.startswith(HARNESS_USERS) for user in harness_users)
     assert _listed(server.url, harness_users) == {}
     assert _listed(server.url, {"alice"}) == {"alice": [alice]}
     assert len(app.store) == 1

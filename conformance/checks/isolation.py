@@ -17,6 +17,7 @@ from conformance.checks import check
 from conformance.checks.sentinels import SENTINELS
 from conformance.context import CheckContext, Undecided
 from conformance.expectations import describe, expect_error, field
+from conformance.leftovers import HARNESS_USERS
 from conformance.properties import for_all
 from conformance.records import Exchange, Finding
 
@@ -132,9 +133,13 @@ def _near_misses(owner: str) -> list[str]:
 
 
 def _strangers(owner: str) -> st.SearchStrategy[str]:
-    """Unrelated valid user ids (shrinking to the shortest)."""
-    users = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,30}", fullmatch=True)
-    return users.filter(lambda user: user != owner and _usable(user))
+    """Unrelated valid user ids of every shape the pattern allows (shrinking to the
+    shortest), all in the harness's own ``sc-`` namespace: on a shared staging backend a
+    probe never reads, runs or deletes as a user who may be real."""
+    suffixes = st.from_regex(r"[A-Za-z0-9_.@-]{1,28}", fullmatch=True)
+    return suffixes.map(lambda suffix: f"{HARNESS_USERS}{suffix}").filter(
+        lambda user: user != owner and _usable(user)
+    )
 
 
 def _usable(user: str) -> bool:
