@@ -20,6 +20,7 @@ from conformance.client import encode
 from conformance.context import CheckContext, Undecided
 from conformance.expectations import describe, expect_status, expect_validation_error, field
 from conformance.generation import component, is_missing_id, optional_subsets, valid_bodies, values
+from conformance.leftovers import HARNESS_USERS
 from conformance.mutations import Mutation, Site, invalid_bodies, mutation_sites, pattern_breakers
 from conformance.properties import for_all
 from conformance.records import Exchange, Finding, JSONValue
@@ -132,7 +133,9 @@ def patterns_match_the_whole_id(ctx: CheckContext) -> Iterator[Finding]:
     if "client_ids" in ctx.settings.features:
         places.append("create body session_id")
     session_ids = values(component("ClientSessionId"))
-    user_ids = values(component("UserId"))
+    # Valid user ids in the harness's namespace: a backend that trims the padding acts
+    # as that user, never as one who may be real.
+    user_ids = values(component("UserId")).map(lambda user: f"{HARNESS_USERS}{user}"[:128])
 
     def probe(case: tuple[str, str, str, bool]) -> Finding | None:
         place, base, pad, before = case
