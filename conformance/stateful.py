@@ -6,9 +6,9 @@ sequences (:mod:`conformance.sequences`) of create (with metadata, with and with
 client-chosen id), get, list, status, run, streamed run and delete for two users, naming
 their own sessions (live or deleted), the other user's, ids never created and sentinel
 ids. The :class:`~conformance.model.Model` judges every answer against everything before
-it. A violation is then *shrunk* by delta debugging over the sequence's actions (each
-candidate replayed from scratch on fresh users): removing chunks of actions, then
-simplifying what is left, while the same clause still fails. Actions name sessions
+it. A violation is then *shrunk* (:mod:`conformance.shrinking`) by delta debugging over
+the sequence's actions (each candidate replayed from scratch on fresh users): removing
+chunks of actions, then simplifying what is left, while the same clause still fails. Actions name sessions
 symbolically, so a shorter sequence means the same thing; hypothesis's own shrinker,
 which sees only the drawn choices, kept losing track of server-minted ids (1,842
 replays, 23 s, and 13 steps left for a fault that needs 5). The shrunk sequence is the
@@ -27,7 +27,7 @@ import hashlib
 import random
 import time
 import weakref
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from hypothesis import HealthCheck, Phase, Verbosity, seed, settings
 from hypothesis import strategies as st
@@ -41,21 +41,17 @@ from conformance.sequences import (
     Pool,
     Ref,
     Sequence,
-    Unresolvable,
     Violated,
     Violation,
     World,
 )
+from conformance.shrinking import Shrinker
 from conformance.target import Target, TargetError
 
 #: Sequences explored however low ``--max-examples`` is: fewer leave the exploration too
 #: thin to decide its clauses (measured: 10 sequences of 50 steps found each stateful
 #: mutant at 57 of 60 seeds; 3 sequences at 34 of 60).
 MIN_SEQUENCES = 10
-#: How long shrinking one violation may take; past it, the smallest sequence so far is kept.
-SHRINK_SECONDS = 15.0
-#: Replays of a violation as found, before it is reported as not deterministic.
-CONFIRMATIONS = 3
 #: Client-chosen ids (the users are fresh in every sequence, so these are free at first).
 CHOSEN_IDS = ("chat-1", "chat-2")
 #: Ids no sequence creates (unless a client-chosen one happens to match: the model knows).
@@ -249,89 +245,6 @@ def _choosable(session_id: str) -> bool:
         and session_id[0] not in "_-"
         and set(session_id) <= _CHOSEN_CHARS
     )
-
-
-# -- shrinking ------------------------------------------------------------------------------
-
-
-class Shrinker:
-    """Delta debugging over a violation's actions: the smallest list (and then the
-    plainest actions) that, replayed from scratch, still violates the same clause."""
-
-    def __init__(self, world: World, violation: Violation) -> None:
-        self.world = world
-        self.best = violation
-        self.deadline = time.monotonic() + SHRINK_SECONDS
-        self.replays = 0
-        self.cut_short = False
-
-    def replay(self, actions: list[Action]) -> Violation | None:
-        if time.monotonic() > self.deadline:
-            self.cut_short = True
-            return None
-        self.replays += 1
-        try:
-            sequence = self.world.new_sequence()
-            for action in actions:
-                sequence.perform(action)
-        except Violated as violated:
-            return violated.violation if violated.violation.clause == self.best.clause else None
-        except (Unresolvable, Undecided, TargetError):
-            return None
-        return None
-
-    def shrink(self) -> tuple[Violation, bool]:
-        """The shrunk violation, and whether it failed again when replayed as found (up
-        to :data:`CONFIRMATIONS` times: a fault that lives in timing may need a second
-        try)."""
-        for _ in range(CONFIRMATIONS):
-            again = self.replay(list(self.best.actions))
-            if again is not None:
-                break
-        else:
-            return self.best, False
-        self.best = again
-        self._remove_chunks()
-        self._simplify()
-        return self.best, True
-
-    def _remove_chunks(self) -> None:
-        parts = 2
-        while len(self.best.actions) > 1 and not self.cut_short:
-            actions = list(self.best.actions)
-            size = max(1, -(-len(actions) // parts))
-            for start in range(0, len(actions), size):
-                found = self.replay(actions[:start] + actions[start + size :])
-                if found is not None:
-                    self.best = found
-                    parts = max(parts - 1, 2)
-                    break
-            else:
-                if size == 1:
-                    return
-                parts = min(parts * 2, len(actions))
-
-    def _simplify(self) -> None:
-        for position in range(len(self.best.actions)):
-            for candidate in _plainer(self.best.actions[position]):
-                actions = list(self.best.actions)
-                actions[position] = candidate
-                found = self.replay(actions)
-                if found is not None:
-                    self.best = found
-                    break
-
-
-def _plainer(action: Action) -> list[Action]:
-    """Plainer forms of an action: a plain run for a streamed one, no metadata, "hello"."""
-    plainer = []
-    if action.role == "run_stream":
-        plainer.append(replace(action, role="run"))
-    if action.metadata:
-        plainer.append(replace(action, metadata={}))
-    if action.text != "hello":
-        plainer.append(replace(action, text="hello"))
-    return plainer
 
 
 # -- the exploration ------------------------------------------------------------------------
