@@ -116,6 +116,15 @@ def mutants(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """The benchmarks (not part of the gate): the full check against the reference, the bare
+    httpx replay of its requests, schemathesis side by side on the zoo; writes
+    benchmarks/RESULTS.md. `nox -s bench -- --quick` for a short try."""
+    session.install("-e", ".[dev]")
+    session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def adk(session: nox.Session) -> None:
     """A real Google ADK `adk api_server` (pinned, from the `adk` extra) checked with the
     `adk` profile, its verdicts held to fixtures/adk_agents/expected.json. With

@@ -37,7 +37,9 @@ class Settings:
     seed: int = 0
     max_examples: int = 25
     ready_timeout: float = 30.0
-    poll_initial: float = 0.05
+    #: The first wait between polls (doubling up to ``poll_max`` when the target gives no
+    #: ETA), and between the polls made after a final phase to see that it stays final.
+    poll_initial: float = 0.01
     poll_max: float = 1.0
     #: Requests sent at once by the concurrency clauses and ID-005 (``--concurrency``).
     concurrency: int = 32

@@ -41,7 +41,9 @@ def load_document(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ContractFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        # libyaml's safe loader when built in: the same documents, ~10x faster to start
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=loader)
     except (ValueError, yaml.YAMLError) as exc:
         raise ContractFileError(
             f"{path} is not valid {path.suffix.lstrip('.').upper()}: {exc}"

@@ -107,6 +107,7 @@ def _violates_not(schema: Schema, value: JSONValue) -> bool:
 # -- valid values -------------------------------------------------------------------------
 
 
+@functools.cache  # built once: a strategy drawn inside a draw is not rebuilt per example
 def json_values(max_leaves: int = 8) -> st.SearchStrategy[JSONValue]:
     """Any JSON value (finite numbers, any Unicode text)."""
     leaves: st.SearchStrategy[JSONValue] = (
@@ -125,6 +126,7 @@ def json_values(max_leaves: int = 8) -> st.SearchStrategy[JSONValue]:
     )
 
 
+@functools.cache
 def json_objects() -> st.SearchStrategy[dict[str, JSONValue]]:
     return st.dictionaries(st.text(max_size=12), json_values(), max_size=5)
 
@@ -226,5 +228,14 @@ def valid_bodies(
     """Bodies valid for component ``name``: every required field, the optional fields in
     ``present`` (any subset of those not in ``omit`` when ``None``), and ``overrides``
     as given."""
+    if not overrides:  # the common case, drawn afresh for every mutation: built once
+        return _plain_bodies(name, present, omit)
     schema = resolve(component(name))
     return _objects(schema, present=present, overrides=overrides, omit=omit)
+
+
+@functools.cache
+def _plain_bodies(
+    name: str, present: frozenset[str] | None, omit: frozenset[str]
+) -> st.SearchStrategy[dict[str, JSONValue]]:
+    return _objects(resolve(component(name)), present=present, omit=omit)

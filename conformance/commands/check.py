@@ -27,6 +27,7 @@ from conformance.commands.arguments import (
 from conformance.commands.interrupts import held_back
 from conformance.commands.report import add_report_flags, write_reports
 from conformance.context import Settings
+from conformance.exchange_log import write_log
 from conformance.profile import Profile
 from conformance.profiles import ProfileError, builtin_names, load_profile
 from conformance.progress import console_reporter
@@ -89,6 +90,13 @@ def register(commands: Any) -> None:
     )
     check.add_argument(
         "--report-json", type=Path, metavar="PATH", help="write the JSON report here"
+    )
+    check.add_argument(
+        "--record-exchanges",
+        type=Path,
+        metavar="PATH",
+        help="write every exchange the run sent to PATH as JSON lines (method, URL, headers, "
+        "base64 body, status; secrets redacted), e.g. to replay them",
     )
     add_report_flags(check)
     check.add_argument(
@@ -265,6 +273,13 @@ def check_command(args: argparse.Namespace) -> int:
                 fail(f"cannot write the JSON report to {args.report_json}: {exc.strerror or exc}")
                 written = False
         written = write_reports(report, args) and written
+        if args.record_exchanges is not None:
+            try:
+                write_log(target.since(0), args.record_exchanges)
+            except OSError as exc:
+                path = args.record_exchanges
+                fail(f"cannot write the exchanges to {path}: {exc.strerror or exc}")
+                written = False
     for note in report.notes:
         fail(note)
     if arrived or any(note.startswith(INTERRUPTED) for note in report.notes):

@@ -1,0 +1,1 @@
+"""Benchmarks of session-conformance: ``python -m benchmarks`` (see :mod:`benchmarks.run`)."""
