@@ -6,11 +6,22 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from conformance.commands.last_run import STATE_DIR_ENV
 from conformance.reference import ReferenceConfig, create_app
 from conformance.serving import RunningServer, serve_in_thread
 
 TOKEN = "test-token-8c1f0e"
 ORIGIN = "https://app.example"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The tests' `check` runs remember their seed (--seed last) in a folder of their own,
+    never in the user's cache; subprocesses inherit it through the environment. Session
+    scope: module-scoped fixtures that run `check` come after it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(STATE_DIR_ENV, str(tmp_path_factory.mktemp("state")))
+        yield
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 
 from conformance.cli import main
+from conformance.commands.last_run import STATE_DIR_ENV
 from conformance.contract import report_schema
 from conformance.serving import RunningServer
 from tests.conftest import ORIGIN, TOKEN
@@ -238,3 +239,33 @@ def test_ctrl_c_still_writes_the_report(tmp_path: Path) -> None:
     report = _report(path)
     assert any(note.startswith("interrupted") for note in report["notes"])  # type: ignore[attr-defined]
     assert 0 < len(report["clauses"]) < 63  # type: ignore[arg-type]
+
+
+def test_seed_last_replays_the_previous_runs_seed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, again = tmp_path / "first.json", tmp_path / "again.json"
+    assert (
+        main(["check", "--seed", "4242", "--clause", "LIFE-001", "-q", "--report-json", str(first)])
+        == 0
+    )
+    capsys.readouterr()
+    assert (
+        main(["check", "--seed", "last", "--clause", "LIFE-001", "-q", "--report-json", str(again)])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "seed: 4242" in out
+    assert _report(again)["seed"] == 4242
+    assert _report(again)["clauses"][0]["seed"] == _report(first)["clauses"][0]["seed"]
+
+
+def test_seed_last_without_an_earlier_run_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(STATE_DIR_ENV, str(tmp_path / "never-used"))
+    code = main(["check", "--seed", "last", "--clause", "LIFE-001"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--seed last: no earlier run is recorded" in err
+    assert "Traceback" not in err

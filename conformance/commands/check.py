@@ -25,6 +25,7 @@ from conformance.commands.arguments import (
     positive_float,
 )
 from conformance.commands.interrupts import held_back
+from conformance.commands.last_run import LAST, last_seed, remember
 from conformance.commands.report import add_report_flags, write_reports
 from conformance.context import Settings
 from conformance.exchange_log import write_log
@@ -63,7 +64,11 @@ def register(commands: Any) -> None:
     )
     check.add_argument("--token", help=f"bearer token the target requires (or set {TOKEN_ENV})")
     check.add_argument("--cors-origin", help="the CORS origin the target allows")
-    check.add_argument("--seed", type=non_negative, help="seed (default: random, printed)")
+    check.add_argument(
+        "--seed",
+        type=_seed,
+        help="seed (default: random, printed); 'last': the previous run's seed",
+    )
     check.add_argument(
         "--max-examples",
         type=positive,
@@ -208,7 +213,10 @@ def check_command(args: argparse.Namespace) -> int:
     profile = profile_of(args)
     if args.max_examples is None:
         args.max_examples = SMOKE_MAX_EXAMPLES if args.smoke else 25
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
+    if args.seed == LAST:
+        seed = last_seed()
+    else:
+        seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     cors_origin = args.cors_origin
     limits = Limits(
         connect_timeout=args.connect_timeout,
@@ -280,6 +288,10 @@ def check_command(args: argparse.Namespace) -> int:
                 path = args.record_exchanges
                 fail(f"cannot write the exchanges to {path}: {exc.strerror or exc}")
                 written = False
+        try:
+            remember(seed, report.replay)
+        except OSError as exc:
+            fail(f"could not remember the seed for --seed last: {exc.strerror or exc}")
     for note in report.notes:
         fail(note)
     if arrived or any(note.startswith(INTERRUPTED) for note in report.notes):
@@ -310,6 +322,10 @@ def profile_of(args: argparse.Namespace) -> Profile:
             "only; give the URL of a target in that layout"
         )
     return profile
+
+
+def _seed(text: str) -> int | str:
+    return LAST if text.strip().lower() == LAST else non_negative(text)
 
 
 def _replay(args: argparse.Namespace, seed: int) -> str:
