@@ -1,78 +1,24 @@
-"""POLL-*: every polling clause passes on both conformant backends and fails on its mutant."""
+"""POLL-*: the polling clauses with no final phase, on unusual conformant variants and on
+sessions ready at create (the standard tests of the family are in tests/test_families.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from conformance.records import Verdict
-from conformance.registry import registry
 from conformance.target import Target
 from fixtures.broken import Mutant, check_mutant
 from fixtures.broken.polling import (
     CONFORMANT,
-    MUTANTS,
-    FailsWithoutError,
     NeverReady,
-    PercentPerPhase,
-    PhaseFlapsBack,
-    ReadyAt99,
-    ReadyFlaps,
-    StatusWithoutProgress,
 )
-from tests.clause_runs import ClauseRuns
+from tests.families import POLLING
 
-FAMILY = "polling"
-CLAUSES = [clause.id for clause in registry().clauses if clause.family == FAMILY]
-TOKEN = "polling-token-c58d"
-SEEDS = (1, 2)
-RUNS = ClauseRuns(TOKEN)
-
-#: What the summary of each mutant's failure must say.
-MESSAGES: dict[type[Mutant], str] = {
-    StatusWithoutProgress: "'progress' is a required property",
-    PercentPerPhase: "percent went down from 60 to 10",
-    PhaseFlapsBack: "phase went back from Provisioning to Starting",
-    ReadyAt99: "Ready with percent 99",
-    ReadyFlaps: "phase Ready was followed by",
-    FailsWithoutError: "Failed with error None",
-    NeverReady: "was still 'Starting' after",
-}
+CLAUSES = POLLING.clauses
+RUNS = POLLING.runs
 
 
 reference = RUNS.reference_fixture()
-stdlib_server = RUNS.stdlib_server_fixture()
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("clause_id", CLAUSES)
-def test_passes_against_the_reference(reference: Target, clause_id: str, seed: int) -> None:
-    result = RUNS.run(reference, clause_id, seed)
-    assert result.verdict is Verdict.PASSED, result.summary
-
-
-@pytest.mark.socket
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("clause_id", CLAUSES)
-def test_passes_against_the_stdlib_server(stdlib_server: Target, clause_id: str, seed: int) -> None:
-    result = RUNS.run(stdlib_server, clause_id, seed)
-    assert result.verdict is Verdict.PASSED, result.summary
-
-
-@pytest.mark.parametrize(
-    ("mutant", "clause_id"),
-    [pytest.param(m, c, id=f"{c}-{m.__name__}") for m in MUTANTS for c in m.trips],
-)
-def test_fails_against_its_mutant(mutant: type[Mutant], clause_id: str) -> None:
-    result = check_mutant(mutant, clause_id, ready_timeout=1.0 if mutant is NeverReady else 30.0)
-    assert result.verdict is Verdict.FAILED, result.summary
-    assert MESSAGES[mutant] in result.summary
-    finding = result.findings[0]
-    assert finding.expected
-    assert finding.exchange is not None
-
-
-def test_every_polling_clause_has_a_mutant() -> None:
-    assert {c for m in MUTANTS for c in m.trips} == set(CLAUSES)
 
 
 @pytest.mark.parametrize("clause_id", [c for c in CLAUSES if c != "POLL-006"])

@@ -1,64 +1,21 @@
-"""SCHEMA-*: responses to generated requests match the OpenAPI document on both
-conformant backends; a reference answering outside the document fails."""
+"""SCHEMA-*: the generated requests exercise every operation, and another layout is not
+applicable (the standard tests of the family are in tests/test_families.py)."""
 
 from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-import pytest
-
 from conformance.generation import is_missing_id
 from conformance.profile import CANONICAL, Profile, Route
 from conformance.records import Verdict
-from conformance.registry import registry
 from conformance.target import Target
-from fixtures.broken import Mutant, check_mutant
-from fixtures.broken.schema import MUTANTS, EpochCreatedAt
-from tests.clause_runs import ClauseRuns
+from tests.families import SCHEMA
 
-FAMILY = "schema"
-CLAUSES = [clause.id for clause in registry().clauses if clause.family == FAMILY]
-TOKEN = "schema-token-4b7f09"
-SEEDS = (1, 2)
-RUNS = ClauseRuns(TOKEN)
-
-MESSAGES: dict[type[Mutant], str] = {
-    EpochCreatedAt: "created_at: ",
-}
+CLAUSES = SCHEMA.clauses
+RUNS = SCHEMA.runs
 
 
 reference = RUNS.reference_fixture()
-stdlib_server = RUNS.stdlib_server_fixture()
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("clause_id", CLAUSES)
-def test_passes_against_the_reference(reference: Target, clause_id: str, seed: int) -> None:
-    result = RUNS.run(reference, clause_id, seed)
-    assert result.verdict is Verdict.PASSED, result.summary
-
-
-@pytest.mark.socket
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("clause_id", CLAUSES)
-def test_passes_against_the_stdlib_server(stdlib_server: Target, clause_id: str, seed: int) -> None:
-    result = RUNS.run(stdlib_server, clause_id, seed)
-    assert result.verdict is Verdict.PASSED, result.summary
-
-
-@pytest.mark.parametrize(
-    ("mutant", "clause_id"),
-    [pytest.param(m, c, id=f"{c}-{m.__name__}") for m in MUTANTS for c in m.trips],
-)
-def test_fails_against_its_mutant(mutant: type[Mutant], clause_id: str) -> None:
-    result = check_mutant(mutant, clause_id)
-    assert result.verdict is Verdict.FAILED, result.summary
-    assert MESSAGES[mutant] in result.summary
-    assert result.findings[0].exchange is not None
-
-
-def test_every_schema_clause_has_a_mutant() -> None:
-    assert {c for m in MUTANTS for c in m.trips} == set(CLAUSES)
 
 
 def test_every_operation_is_exercised_with_successes_and_no_sentinel(reference: Target) -> None:

@@ -1,5 +1,5 @@
-"""SSE-*: the stream parser follows the WHATWG rules; every streaming clause passes on both
-conformant backends, tolerates what is free, and fails on its mutants."""
+"""SSE-*: the stream parser follows the WHATWG rules; every streaming clause tolerates what
+is free (the standard tests of the family are in tests/test_families.py)."""
 
 from __future__ import annotations
 
@@ -12,41 +12,12 @@ from conformance.records import Verdict
 from conformance.reference import ReferenceApp
 from conformance.reference.base import render_json
 from conformance.reference.models import Event
-from conformance.registry import registry
-from conformance.target import Target
-from fixtures.broken import Mutant, check_mutant
-from fixtures.broken.streaming import (
-    MUTANTS,
-    DoneMarker,
-    ErrorsInsideTheStream,
-    FramesWithoutBlankLine,
-    StreamAsJSON,
-    StreamedRunNotCounted,
-    StreamsBeforeReady,
-    ValidatesInsideTheStream,
-)
-from tests.clause_runs import ClauseRuns
+from fixtures.broken import check_mutant
+from fixtures.broken.streaming import StreamAsJSON
+from tests.families import STREAMING
 
-FAMILY = "streaming"
-CLAUSES = [clause.id for clause in registry().clauses if clause.family == FAMILY]
-TOKEN = "sse-token-0c44e1"
-SEEDS = (1, 2)
-RUNS = ClauseRuns(TOKEN)
-
-#: What the summary of each mutant's failure must say.
-MESSAGES: dict[type[Mutant], str] = {
-    FramesWithoutBlankLine: "the stream ended inside a frame",
-    DoneMarker: "data is not JSON: '[DONE]'",
-    StreamAsJSON: "Content-Type is 'application/json', not text/event-stream",
-    ErrorsInsideTheStream: "before the session is Ready (409): answered a stream",
-    StreamsBeforeReady: "before the session is Ready (409): answered a stream",
-    ValidatesInsideTheStream: "(422): answered a stream",
-    StreamedRunNotCounted: "after 1 streamed run(s) on a session with turns 0, session.turns is 0",
-}
-
-
-reference = RUNS.reference_fixture()
-stdlib_server = RUNS.stdlib_server_fixture()
+CLAUSES = STREAMING.clauses
+RUNS = STREAMING.runs
 
 
 # -- the parser ---------------------------------------------------------------------------
@@ -82,38 +53,6 @@ def test_named_events_keep_their_name() -> None:
 
 
 # -- the clauses --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("clause_id", CLAUSES)
-def test_passes_against_the_reference(reference: Target, clause_id: str, seed: int) -> None:
-    result = RUNS.run(reference, clause_id, seed)
-    assert result.verdict is Verdict.PASSED, result.summary
-
-
-@pytest.mark.socket
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("clause_id", CLAUSES)
-def test_passes_against_the_stdlib_server(stdlib_server: Target, clause_id: str, seed: int) -> None:
-    result = RUNS.run(stdlib_server, clause_id, seed)
-    assert result.verdict is Verdict.PASSED, result.summary
-
-
-@pytest.mark.parametrize(
-    ("mutant", "clause_id"),
-    [pytest.param(m, c, id=f"{c}-{m.__name__}") for m in MUTANTS for c in m.trips],
-)
-def test_fails_against_its_mutant(mutant: type[Mutant], clause_id: str) -> None:
-    result = check_mutant(mutant, clause_id)
-    assert result.verdict is Verdict.FAILED, result.summary
-    assert MESSAGES[mutant] in result.summary
-    finding = result.findings[0]
-    assert finding.expected
-    assert finding.exchange is not None
-
-
-def test_every_streaming_clause_has_a_mutant() -> None:
-    assert {c for m in MUTANTS for c in m.trips} == set(CLAUSES)
 
 
 def test_a_broken_stream_leaves_the_turn_clause_undecided() -> None:

@@ -1,5 +1,6 @@
-"""VAL-*: every validation clause passes on both conformant backends and fails on its
-mutants; the generators behind them produce exactly what they promise."""
+"""VAL-*: the validation clauses send what they promise, and the generators behind them
+produce exactly what they promise (the standard tests of the family are in
+tests/test_families.py)."""
 
 from __future__ import annotations
 
@@ -19,84 +20,21 @@ from conformance.generation import (
 )
 from conformance.mutations import Mutation, Site, invalid_bodies, mutation_sites, pattern_breakers
 from conformance.records import Exchange, JSONValue, Verdict
-from conformance.registry import registry
 from conformance.schemas import schema_errors
 from conformance.target import Target
-from fixtures.broken import Mutant, check_mutant
-from fixtures.broken.validation import (
-    MUTANTS,
-    AnyRole,
-    DottedErrorPaths,
-    IgnoresUnknownCreateFields,
-    MistypedSessionIdIs400,
-    NoTtlRange,
-    OnePartOnly,
-    PathUserIdUnchecked,
-    PatternsMatchWithDollar,
-    TtlOnlyWithoutMetadata,
-)
-from tests.clause_runs import ClauseRuns
+from tests.families import VALIDATION
 
-FAMILY = "validation"
-CLAUSES = [clause.id for clause in registry().clauses if clause.family == FAMILY]
-TOKEN = "validation-token-2d8e61"
-SEEDS = (1, 2)
-RUNS = ClauseRuns(TOKEN)
+CLAUSES = VALIDATION.clauses
+RUNS = VALIDATION.runs
 COMPONENTS = ("CreateSession", "RunRequest")
 EXAMPLES = settings(max_examples=150, database=None, suppress_health_check=list(HealthCheck))
 PER_SITE = settings(max_examples=50, database=None, suppress_health_check=list(HealthCheck))
 
-#: What the summary of each mutant's failure must say.
-MESSAGES: dict[type[Mutant], str] = {
-    IgnoresUnknownCreateFields: "the unknown field tool_metadata: got 201",
-    NoTtlRange: "ttl_seconds is 59, below the minimum 60: got 201",
-    AnyRole: "/new_message/role",
-    MistypedSessionIdIs400: "at /session_id",
-    PathUserIdUnchecked: "which breaks its pattern: got 20",
-    TtlOnlyWithoutMetadata: "(metadata, ttl_seconds)",
-    OnePartOnly: "got 500",
-    PatternsMatchWithDollar: "'\\n'",
-    DottedErrorPaths: "has no JSON pointer path",
-}
-
 
 reference = RUNS.reference_fixture()
-stdlib_server = RUNS.stdlib_server_fixture()
 
 
 # -- the clauses --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("clause_id", CLAUSES)
-def test_passes_against_the_reference(reference: Target, clause_id: str, seed: int) -> None:
-    result = RUNS.run(reference, clause_id, seed)
-    assert result.verdict is Verdict.PASSED, result.summary
-
-
-@pytest.mark.socket
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("clause_id", CLAUSES)
-def test_passes_against_the_stdlib_server(stdlib_server: Target, clause_id: str, seed: int) -> None:
-    result = RUNS.run(stdlib_server, clause_id, seed)
-    assert result.verdict is Verdict.PASSED, result.summary
-
-
-@pytest.mark.parametrize(
-    ("mutant", "clause_id"),
-    [pytest.param(m, c, id=f"{c}-{m.__name__}") for m in MUTANTS for c in m.trips],
-)
-def test_fails_against_its_mutant(mutant: type[Mutant], clause_id: str) -> None:
-    result = check_mutant(mutant, clause_id)
-    assert result.verdict is Verdict.FAILED, result.summary
-    assert MESSAGES[mutant] in result.summary
-    finding = result.findings[0]
-    assert finding.expected
-    assert finding.exchange is not None
-
-
-def test_every_validation_clause_has_a_mutant() -> None:
-    assert {c for m in MUTANTS for c in m.trips} == set(CLAUSES)
 
 
 def test_every_combination_of_optional_fields_is_sent(reference: Target) -> None:

@@ -1,13 +1,13 @@
-"""CONC-*: bursts of concurrent requests pass conformant backends (in-process, over a real
-socket, the stdlib server), catch each concurrency mutant at several seeds, honour
+"""CONC-*: bursts of concurrent requests pass conformant backends over a real socket (the
+reference and the stdlib server), catch each concurrency mutant there too, honour
 ``--concurrency``, and leave a clause undecided, never passed, when the target sheds the
-burst."""
+burst. The family's standard tests (in process, each mutant at several seeds) are in
+tests/test_families.py."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -17,47 +17,18 @@ from starlette.responses import Response
 from conformance.cli import main
 from conformance.records import Verdict
 from conformance.reference import ReferenceApp, ReferenceConfig, create_app
-from conformance.registry import registry
 from conformance.serving import serve_in_thread
 from conformance.target import Target
 from fixtures.broken import Mutant, check_mutant
-from fixtures.broken.concurrency import (
-    MUTANTS,
-    DeferredCommitUnderLoad,
-    ExistsCheckThenUpsert,
-    LookupThenDelete,
-    TurnsReadModifyWrite,
-)
-from tests.clause_runs import ClauseRuns
+from fixtures.broken.concurrency import MUTANTS
+from tests.families import CONCURRENCY
 
-FAMILY = "concurrency"
-CLAUSES = [clause.id for clause in registry().clauses if clause.family == FAMILY]
-TOKEN = "concurrency-token-8b3a"
-SEEDS = (1, 2, 3)
-RUNS = ClauseRuns(TOKEN)
-
-#: What the summary of each mutant's failure must say.
-#: What each mutant's failure says; how many requests won a race depends on the scheduler.
-MESSAGES: dict[type[Mutant], str] = {
-    DeferredCommitUnderLoad: r"sent the moment its create answered \(one of 32 creates sent at once\)",
-    ExistsCheckThenUpsert: r"([2-9]|[12][0-9]|3[0-2]) answered 201",
-    TurnsReadModifyWrite: r"([2-9]|[12][0-9]|3[0-2]) answered 200, but get shows turns",
-    LookupThenDelete: r"32 concurrent deletes of one session: ([2-9]|[12][0-9]|3[0-2]) answered 200",
-}
+CLAUSES = CONCURRENCY.clauses
+TOKEN = CONCURRENCY.token
+RUNS = CONCURRENCY.runs
 
 
 reference = RUNS.reference_fixture()
-
-
-def test_every_concurrency_clause_has_a_mutant() -> None:
-    assert {c for m in MUTANTS for c in m.trips} == set(CLAUSES)
-    assert len(CLAUSES) == 4
-
-
-@pytest.mark.parametrize("clause_id", CLAUSES)
-def test_passes_against_the_reference(reference: Target, clause_id: str) -> None:
-    result = RUNS.run(reference, clause_id, 1)
-    assert result.verdict is Verdict.PASSED, result.summary
 
 
 @pytest.mark.socket
@@ -77,21 +48,6 @@ def test_passes_against_the_stdlib_server_over_a_real_socket() -> None:
     assert {cid: r.verdict for cid, r in results.items()} == dict.fromkeys(
         CLAUSES, Verdict.PASSED
     ), {cid: r.summary for cid, r in results.items()}
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize(
-    ("mutant", "clause_id"),
-    [pytest.param(m, c, id=f"{c}-{m.__name__}") for m in MUTANTS for c in m.trips],
-)
-def test_fails_against_its_mutant(mutant: type[Mutant], clause_id: str, seed: int) -> None:
-    result = check_mutant(mutant, clause_id, seed=seed)
-    assert result.verdict is Verdict.FAILED, result.summary
-    assert re.search(MESSAGES[mutant], result.summary), result.summary
-    finding = result.findings[0]
-    assert finding.expected
-    assert finding.exchange is not None
-    assert finding.steps, "the failure shows the requests that led to it"
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.__name__ for m in MUTANTS])

@@ -1,7 +1,8 @@
 """STATE-*: the model-based exploration passes conformant backends (in-process, over a real
-socket, the stdlib server), catches each stateful mutant at several seeds, shrinks what
-it finds to a short sequence, and prints that sequence as a shell script a person can
-paste: the script is run here with bash against the served mutant, and shows the bug."""
+socket, the stdlib server), shrinks what it finds in a mutant (each is caught at several
+seeds by tests/test_families.py) to a short sequence, and prints that sequence as a shell
+script a person can paste: the script is run here with bash against the served mutant, and
+shows the bug."""
 
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ from conformance.model import CLAUSES
 from conformance.records import ClauseResult, Finding, Verdict
 from conformance.reference import ReferenceApp, ReferenceConfig, create_app
 from conformance.reference.models import Session
-from conformance.registry import registry
 from conformance.reporting.sequence import script
 from conformance.runner import run_clause, select
 from conformance.serving import serve_in_thread
@@ -31,18 +31,17 @@ from conformance.stateful import MIN_SEQUENCES, explore
 from conformance.target import Target
 from fixtures.broken import Mutant, check_mutant
 from fixtures.broken.stateful import (
-    MUTANTS,
     ListCacheKeptAfterDelete,
     RunCacheOutlivesDelete,
 )
-from tests.clause_runs import ClauseRuns
+from tests.families import STATEFUL
 
-FAMILY = "stateful"
-STATE = [clause.id for clause in registry().clauses if clause.family == FAMILY]
-TOKEN = "stateful-token-5d0e"
-#: Other seeds than the zoo's (3, 1009, 77777): together, five seeds per mutant.
-SEEDS = (1, 2)
-RUNS = ClauseRuns(TOKEN)
+STATE = STATEFUL.clauses
+TOKEN = STATEFUL.token
+#: The seeds the mutants are caught at (in tests/test_families.py), and the conformant
+#: backends' runs here.
+SEEDS = STATEFUL.mutant_seeds
+RUNS = STATEFUL.runs
 
 
 def _run_all(target: Target, seed: int, **overrides: object) -> dict[str, ClauseResult]:
@@ -70,10 +69,6 @@ def test_the_family_has_one_clause_per_invariant() -> None:
     for clause in select(STATE):
         assert clause.statement.startswith("In any sequence of requests, ")
         assert clause.level == "MUST"
-
-
-def test_every_stateful_clause_has_a_mutant() -> None:
-    assert {c for m in MUTANTS for c in m.trips} == set(STATE)
 
 
 # -- conformant backends pass ---------------------------------------------------------------
@@ -128,23 +123,6 @@ def test_without_client_ids_no_create_chooses_an_id(reference: Target) -> None:
 
 
 # -- mutants are caught, and what is reported ---------------------------------------------
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize(
-    ("mutant", "clause_id"),
-    [pytest.param(m, c, id=f"{c}-{m.__name__}") for m in MUTANTS for c in m.trips],
-)
-def test_each_mutant_is_caught(mutant: type[Mutant], clause_id: str, seed: int) -> None:
-    finding = _failed_finding(mutant, clause_id, seed)
-    assert finding.expected
-    assert finding.exchange is not None
-    assert finding.steps[-1] is finding.exchange  # the last step is the one that broke it
-    # A fault that lives in timing (NewSessionReprovisionsUser) may not replay: then the
-    # sequence as found is reported, and says so.
-    assert finding.message.endswith(
-        ("the last of the shrunk sequence)", "the target is not deterministic)")
-    )
 
 
 def test_a_failure_is_shrunk_to_the_few_steps_that_show_it() -> None:
