@@ -117,18 +117,14 @@ class _BoundedBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds if left is None else min(seconds, left))
 
 
-def bounded_transport(
-    *, max_connections: int, max_keepalive_connections: int | None = None
-) -> httpx.HTTPTransport:
+def bounded_transport(*, max_connections: int, keepalive_expiry: float) -> httpx.HTTPTransport:
     """An httpx transport whose every socket operation honours :func:`exchange_deadline`.
 
     httpx has no public way to give its connection pool a network backend, so the pool's
     backend is wrapped after the fact; if a later httpx moves it, this fails loudly here
     rather than silently dropping the deadline (``tests/test_hostile.py`` covers it).
     """
-    limits = httpx.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_keepalive_connections
-    )
+    limits = httpx.Limits(max_connections=max_connections, keepalive_expiry=keepalive_expiry)
     transport = httpx.HTTPTransport(limits=limits)
     pool = transport._pool
     inner = getattr(pool, "_network_backend", None)

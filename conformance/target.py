@@ -31,8 +31,8 @@ from conformance.redaction import Redactor
 from conformance.transport import ASGIApp, SyncASGITransport
 
 IN_PROCESS_BASE = "http://reference.test"
-#: Idle connections kept open to a URL target between requests.
-KEEPALIVE_CONNECTIONS = 4
+#: Seconds an idle connection to a URL target is kept for reuse (httpx's default: 5).
+KEEPALIVE_EXPIRY = 1.0
 
 
 class TargetError(Exception):
@@ -112,12 +112,13 @@ class Target:
             self._client = httpx.Client(
                 timeout=timeout,
                 follow_redirects=False,
-                # Few idle connections kept after a burst of the concurrency clauses: the
-                # pool scans every kept connection on each request (httpcore), which made
-                # every later request ~0.15 ms slower with twenty of them.
-                transport=bounded_transport(
-                    max_connections=64, max_keepalive_connections=KEEPALIVE_CONNECTIONS
-                ),
+                # The connections left idle by a burst of the concurrency clauses expire
+                # soon: the pool scans every kept connection on each request (httpcore),
+                # which made every later request ~0.15 ms slower with twenty of them. Not
+                # a cap on idle connections: with a cap below the burst's size, httpcore
+                # 1.0.9 closes a connection already handed to a waiting request
+                # (encode/httpcore#1110), and requests of the burst failed with EBADF.
+                transport=bounded_transport(max_connections=64, keepalive_expiry=KEEPALIVE_EXPIRY),
             )
         self._origin = _origin(httpx.URL(self.base_url))
         self._lock = threading.Lock()
