@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
 from conformance.layout import encode, outgoing, view_of
-from conformance.pointers import get, tokens
+from conformance.pointers import Missing, get, tokens
 from conformance.profile import CANONICAL, Profile
 from conformance.records import Exchange, JSONValue, View
 from conformance.target import Target
@@ -125,16 +125,25 @@ class ContractClient:
     def created_id(self, exchange: Exchange) -> str | None:
         """The session id a create response returned, if it returned a usable one: from
         where the profile says a create names it (by default its ``session_id``)."""
+        for _, found in self.created_ids(exchange):
+            if isinstance(found, str) and found.strip():
+                return found
+        return None
+
+    def created_ids(self, exchange: Exchange) -> tuple[tuple[str, JSONValue], ...]:
+        """What a create response shows in each place the profile names for the session
+        id (pointers into its body, ``location``, ``header:NAME``), in the profile's order:
+        one session, one id, so every place must show the same."""
         places = self.profile.route("create").created_id if self.profile.has("create") else ()
         if not places:
             body = exchange.body_json()
-            value = body.get("session_id") if isinstance(body, dict) else None
-            return value if isinstance(value, str) and value.strip() else None
+            return (("/session_id", body.get("session_id") if isinstance(body, dict) else None),)
         response = exchange.response
         if response is None:
-            return None
+            return ()
+        shown: tuple[tuple[str, JSONValue], ...] = ()
         for place in places:
-            found: JSONValue | None = None
+            found: JSONValue = None
             if place == "location":
                 location = response.header("location")
                 if location:
@@ -143,7 +152,6 @@ class ContractClient:
                 found = response.header(place.removeprefix("header:"))
             else:
                 pointed = get(response.json_or_none(), tokens(place))
-                found = pointed if isinstance(pointed, str) else None
-            if isinstance(found, str) and found.strip():
-                return found
-        return None
+                found = None if isinstance(pointed, Missing) else pointed
+            shown += ((place, found),)
+        return shown

@@ -206,34 +206,63 @@ def field(exchange: Exchange, *path: str) -> JSONValue:
     return value
 
 
-def error_paths(exchange: Exchange) -> list[str]:
-    """The ``details.errors[].path`` pointers of a 422 body."""
+def error_entries(exchange: Exchange) -> list[tuple[str, str]]:
+    """The ``details.errors[]`` entries of a 422 body, as (path, message) pairs (an entry
+    without a string path is left out; a missing message reads as ``""``)."""
     errors = field(exchange, "details", "errors")
     if not isinstance(errors, list):
         return []
-    paths: list[str] = []
+    entries: list[tuple[str, str]] = []
     for entry in errors:
         path = entry.get("path") if isinstance(entry, dict) else None
+        message = entry.get("message") if isinstance(entry, dict) else None
         if isinstance(path, str):
-            paths.append(path)
-    return paths
+            entries.append((path, message if isinstance(message, str) else ""))
+    return entries
 
 
-def expect_validation_error(exchange: Exchange, field_name: str, why: str) -> Finding | None:
+def error_paths(exchange: Exchange) -> list[str]:
+    """The ``details.errors[].path`` pointers of a 422 body."""
+    return [path for path, _ in error_entries(exchange)]
+
+
+def expect_validation_error(
+    exchange: Exchange, field_name: str, why: str, *, holder: str | None = None
+) -> Finding | None:
     """422 VALIDATION_ERROR with a ``details.errors`` entry whose pointer names the field
-    (its last token equals ``field_name``; ``""`` means the body root)."""
+    (its last token equals ``field_name``; ``""`` means the body root).
+
+    ``holder`` is given for a property that is missing or unknown: the pointer of the
+    object that lacks or holds it. An entry pointing at that object whose message names
+    the property points at it too (CONTRACT.md, "Precisions": the convention of JSON
+    Schema validators)."""
     finding = expect_error(exchange, 422, "VALIDATION_ERROR", why)
     if finding is not None:
         return finding
-    paths = error_paths(exchange)
-    if any(_last_token(path) == field_name for path in paths):
+    entries = error_entries(exchange)
+    if any(_last_token(path) == field_name for path, _ in entries):
+        return None
+    if holder is not None and any(
+        _last_token(path) == _last_token(holder) and _names(message, field_name)
+        for path, message in entries
+    ):
         return None
     shown = repr(field_name) if field_name else "the body root ('')"
+    also = (
+        ""
+        if holder is None
+        else f", or at the object holding it ({holder or 'the body root'}) with a message naming it"
+    )
     return Finding(
-        f"{why}: details.errors names {paths or 'nothing'}, not {shown}",
-        f"422 with a details.errors entry whose path points at {shown}",
+        f"{why}: details.errors names {[p for p, _ in entries] or 'nothing'}, not {shown}",
+        f"422 with a details.errors entry whose path points at {shown}{also}",
         exchange,
     )
+
+
+def _names(message: str, name: str) -> bool:
+    """Whether a message names a property (as a word of its own, quoted or not)."""
+    return bool(name) and re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", message) is not None
 
 
 def _last_token(pointer: str) -> str:

@@ -131,8 +131,26 @@ def json_objects() -> st.SearchStrategy[dict[str, JSONValue]]:
     return st.dictionaries(st.text(max_size=12), json_values(), max_size=5)
 
 
+#: Every user id the harness makes up starts with this: a check acts only as users of
+#: its own, never as one who may be real (on staging, say).
+HARNESS_USERS = "sc-"
+
+
+def harness_user_ids() -> st.SearchStrategy[JSONValue]:
+    """Valid user ids in the harness's namespace (:data:`HARNESS_USERS`)."""
+    schema = component("UserId")
+    return (
+        _values(schema)
+        .map(lambda user: f"{HARNESS_USERS}{user}"[:128])
+        .filter(lambda user: matches(schema, user))
+    )
+
+
 def values(schema: Schema) -> st.SearchStrategy[JSONValue]:
-    """Values that match ``schema`` (the keywords the contract's request schemas use)."""
+    """Values that match ``schema`` (the keywords the contract's request schemas use); a
+    user id (``$ref`` to ``UserId``) is one of the harness's own."""
+    if str(schema.get("$ref", "")).endswith("/UserId"):
+        return harness_user_ids()
     schema = resolve(schema)
     strategy = _values(schema)
     if "not" in schema:

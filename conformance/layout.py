@@ -266,7 +266,7 @@ def canonical_pointer(role: str, route: Route, pointer: str) -> str:
             size <= len(parts)
             and all(
                 _same(p, t, header=profile_parts[:1] == ("header",))
-                for p, t in zip(profile_parts, parts, strict=False)
+                for p, t in zip(profile_parts, (_location(parts[0]), *parts[1:]), strict=False)
             )
             and (best is None or size > best[0])
         ):
@@ -292,6 +292,15 @@ def _pairs(role: str, route: Route) -> list[tuple[tuple[str, ...], tuple[str, ..
         elif place.where == "path":
             pairs.append((("path", name), canonical))
     return pairs
+
+
+#: How validators name where a parameter was (FastAPI's ``header``, express's
+#: ``headers``, ...), as the one word the profile's pairs use.
+LOCATIONS = {"headers": "header", "querystring": "query", "params": "path"}
+
+
+def _location(token: str) -> str:
+    return LOCATIONS.get(token.lower(), token)
 
 
 def _same(pattern: str, token: str, *, header: bool) -> bool:

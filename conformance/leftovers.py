@@ -17,10 +17,10 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import unquote, urlsplit
 
 from conformance.client import ContractClient
+from conformance.generation import HARNESS_USERS
 from conformance.records import Exchange, JSONValue
 
-#: Every user id the harness makes up starts with this.
-HARNESS_USERS = "sc-"
+__all__ = ["HARNESS_USERS", "sessions_made"]
 Key = tuple[str, str]
 
 

@@ -84,6 +84,14 @@ class Mutation:
             return ""
         return self.pointer.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
 
+    @property
+    def holder(self) -> str | None:
+        """For a missing or unknown property, the pointer of the object that lacks or
+        holds it (a 422 may point there, its message naming the property); else None."""
+        if self.kind not in ("missing", "unknown_field"):
+            return None
+        return self.pointer.rsplit("/", 1)[0]
+
     def describe(self) -> str:
         return f"{self.kind} at {self.pointer or '(root)'}: {self.detail}"
 

@@ -21,6 +21,7 @@ from conformance import __version__
 from conformance.checks import all_checks
 from conformance.client import ContractClient
 from conformance.context import CheckContext, NotApplicable, Settings, Undecided
+from conformance.passive import PASSIVE, Watch
 from conformance.profile import CANONICAL, NotInLayout, Profile
 from conformance.records import ClauseResult, Exchange, Finding, RunReport, Verdict
 from conformance.registry import Clause, registry
@@ -124,6 +125,7 @@ def run(
     event, ends the run early and still yields the report of what was decided.
     """
     clauses = select(clause_ids)
+    position = {clause.id: index for index, clause in enumerate(clauses)}
     started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
     stop_at = None if deadline is None else time.monotonic() + deadline
@@ -141,7 +143,10 @@ def run(
         if unusable:
             notes.append(unusable)
         went_away = False
-        for clause in clauses:
+        watch = Watch()
+        # The clauses judged on every exchange come last, when the run has seen it all.
+        order = sorted(clauses, key=lambda clause: clause.id in PASSIVE)
+        for clause in order:
             if unusable is not None:
                 result = _result(clause, settings.seed, Verdict.ERROR, unusable, 0.0)
                 missing = _missing(clause, profile, settings) if went_away else None
@@ -154,7 +159,10 @@ def run(
                     clause, clause_seed(settings.seed, clause.id), Verdict.ERROR, why, 0.0
                 )
             else:
+                mark = target.mark()
                 result = run_clause(clause, client, settings)
+                watch.judge(target.since(mark), clause.id)
+                result = watch.settle(result)
                 if result.verdict is Verdict.ERROR and result.summary.startswith(NO_ANSWER):
                     # Gone for good? Then every clause left would wait for it in vain.
                     gone = _still_there(target, client)
@@ -166,6 +174,7 @@ def run(
                         notes.append(unusable)
             results.append(result)
             yield ClauseFinished(result)
+        notes.extend(watch.unselected(clause.id for clause in clauses))
     except KeyboardInterrupt:
         # The run ends early but still ends: the report holds what was decided.
         notes.append(f"{INTERRUPTED}: {len(results)} of {len(clauses)} clauses decided")
@@ -185,7 +194,7 @@ def run(
         seed=settings.seed,
         started_at=started_at,
         duration_ms=(time.perf_counter() - started) * 1000,
-        results=tuple(results),
+        results=tuple(sorted(results, key=lambda r: position[r.clause_id])),
         settings=(
             *_settings_items(settings),
             *target.limits.items(),

@@ -71,6 +71,15 @@ def create_returns_one_non_empty_id(ctx: CheckContext) -> Iterator[Finding]:
                 f"session.session_id == session_id == {top!r}",
                 exchange,
             )
+        for place, shown in ctx.client.created_ids(exchange):
+            absent = shown is None and place.startswith(("location", "header:"))
+            if shown != top and not absent:
+                return Finding(
+                    f"create names the session {top!r} as its session_id but {shown!r} at "
+                    f"{place}, a place the profile names for the id",
+                    f"{top!r} in every place the answer names the session",
+                    exchange,
+                )
         return None
 
     yield from for_all(

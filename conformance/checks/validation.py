@@ -17,10 +17,16 @@ from hypothesis import strategies as st
 
 from conformance.checks import check
 from conformance.client import encode
-from conformance.context import CheckContext, Undecided
+from conformance.context import CheckContext, Created, Undecided
 from conformance.expectations import describe, expect_status, expect_validation_error, field
-from conformance.generation import component, is_missing_id, optional_subsets, valid_bodies, values
-from conformance.leftovers import HARNESS_USERS
+from conformance.generation import (
+    component,
+    harness_user_ids,
+    is_missing_id,
+    optional_subsets,
+    valid_bodies,
+    values,
+)
 from conformance.mutations import Mutation, Site, invalid_bodies, mutation_sites, pattern_breakers
 from conformance.properties import for_all
 from conformance.records import Exchange, Finding, JSONValue
@@ -35,10 +41,10 @@ POINTER = re.compile(r"(?:/(?:[^~/]|~[01])*)*")
 
 @check("VAL-001")
 def unknown_create_field_is_422(ctx: CheckContext) -> Iterator[Finding]:
-    user = ctx.new_user()
+    user = _live_user(ctx)
     first = _create_raw(ctx, user, {"tool_metadata": {"tool": "search"}})
     finding = expect_validation_error(
-        first, "tool_metadata", "create with the unknown field tool_metadata"
+        first, "tool_metadata", "create with the unknown field tool_metadata", holder=""
     )
     if finding is not None:
         yield finding
@@ -51,7 +57,7 @@ def unknown_create_field_is_422(ctx: CheckContext) -> Iterator[Finding]:
 
 @check("VAL-002")
 def invalid_create_body_is_422(ctx: CheckContext) -> Iterator[Finding]:
-    user = ctx.new_user()
+    user = _live_user(ctx)
     omit = _omitted(ctx)
     sites = [s for s in mutation_sites(CREATE, omit=omit) if s.kind != "unknown_field"]
     yield from _per_site(ctx, CREATE, sites, _create_probe(ctx, user), omit=omit)
@@ -135,13 +141,14 @@ def patterns_match_the_whole_id(ctx: CheckContext) -> Iterator[Finding]:
     session_ids = values(component("ClientSessionId"))
     # Valid user ids in the harness's namespace: a backend that trims the padding acts
     # as that user, never as one who may be real.
-    user_ids = values(component("UserId")).map(lambda user: f"{HARNESS_USERS}{user}"[:128])
+    user_ids = harness_user_ids()
 
     def probe(case: tuple[str, str, str, bool]) -> Finding | None:
         place, base, pad, before = case
         padded = pad + base if before else base + pad
         name = place.rsplit(" ", 1)[-1]
         what = f"{place} {padded!r} (a valid id {'after' if before else 'followed by'} {pad!r})"
+        role = "run" if place.startswith("run") else "create"
         if place.startswith("run"):
             exchange = ctx.client.call("run", raw=encode(_run_body(ctx, **{name: padded})))
         elif place == "create path user_id":
@@ -151,6 +158,8 @@ def patterns_match_the_whole_id(ctx: CheckContext) -> Iterator[Finding]:
             user = ctx.new_user()
             exchange = ctx.client.create(user, {"session_id": padded})
             _track(ctx, user, exchange)
+        if name == "session_id" and _looked_up(ctx, exchange, role):
+            return None
         return expect_validation_error(exchange, name, what)
 
     def case_for(place: str) -> st.SearchStrategy[tuple[str, str, str, bool]]:
@@ -171,7 +180,8 @@ def validation_errors_carry_pointers(ctx: CheckContext) -> Iterator[Finding]:
         if role == "create":
             exchange = _create_raw(ctx, user, mutation.body)
         else:
-            exchange = ctx.client.call("run", raw=encode(mutation.body))
+            body = _own_ids(mutation, ctx.new_user(), ctx.new_session_id())
+            exchange = ctx.client.call("run", raw=encode(body))
         if exchange.status != 422:
             return None  # whether it should be a 422 is VAL-002/VAL-003's question
         seen.append(exchange)
@@ -212,18 +222,70 @@ def _create_probe(ctx: CheckContext, user: str) -> Callable[[Mutation], Finding 
     def probe(mutation: Mutation) -> Finding | None:
         exchange = _create_raw(ctx, user, mutation.body)
         return expect_validation_error(
-            exchange, mutation.field, f"create with {mutation.describe()}"
+            exchange, mutation.field, f"create with {mutation.describe()}", holder=mutation.holder
         )
 
     return probe
 
 
 def _run_probe(ctx: CheckContext) -> Callable[[Mutation], Finding | None]:
+    """Each invalid run body is sent twice: naming a never-created session (schema
+    validation comes before existence: 422, not 404), then a live, Ready session of the
+    harness's own user, where a backend that looks the session up first reaches the
+    handler (422, never a crash). The fields the mutation did not break are the
+    harness's own: a user id in its namespace, a session id it made."""
+    live: list[Created] = []
+
+    def judged(mutation: Mutation, body: JSONValue, why: str) -> Finding | None:
+        exchange = ctx.client.call("run", raw=encode(body))
+        if mutation.pointer.startswith("/session_id") and _looked_up(ctx, exchange, "run"):
+            return None
+        return expect_validation_error(exchange, mutation.field, why, holder=mutation.holder)
+
     def probe(mutation: Mutation) -> Finding | None:
-        exchange = ctx.client.call("run", raw=encode(mutation.body))
-        return expect_validation_error(exchange, mutation.field, f"run with {mutation.describe()}")
+        missing = _own_ids(mutation, ctx.new_user(), ctx.new_session_id())
+        finding = judged(mutation, missing, f"run with {mutation.describe()}")
+        if finding is not None:
+            return finding
+        if not live:
+            live.append(ctx.ready())
+        body = _own_ids(mutation, live[0].user_id, live[0].session_id)
+        why = f"run on the live, Ready session {live[0].session_id!r} with {mutation.describe()}"
+        return judged(mutation, body, why)
 
     return probe
+
+
+def _looked_up(ctx: CheckContext, exchange: Exchange, role: str) -> bool:
+    """A session id the layout carries outside the body (path, query, header) is opaque
+    to lookups (CONTRACT.md): one that names no session may be 404 SESSION_NOT_FOUND
+    whatever its shape, as well as 422. Only the body's id is held to its pattern."""
+    place = ctx.client.profile.route(role).place(role, "session_id")
+    return (
+        place.where != "body"
+        and exchange.status == 404
+        and field(exchange, "error") == "SESSION_NOT_FOUND"
+    )
+
+
+def _own_ids(mutation: Mutation, user_id: str, session_id: str) -> JSONValue:
+    """The mutated run body with the ids it did not break replaced by the harness's own."""
+    body = mutation.body
+    if not isinstance(body, dict):
+        return body
+    fixed = dict(body)
+    for name, value in (("user_id", user_id), ("session_id", session_id)):
+        if name in fixed and not mutation.pointer.startswith(f"/{name}"):
+            fixed[name] = value
+    return fixed
+
+
+def _live_user(ctx: CheckContext) -> str:
+    """A user of the harness's who owns a session (made best effort): invalid create
+    bodies reach the handler of a user with live sessions too."""
+    user = ctx.new_user()
+    _track(ctx, user, ctx.client.create(user, {}))
+    return user
 
 
 def _create_raw(ctx: CheckContext, user: str, body: JSONValue) -> Exchange:

@@ -1,0 +1,121 @@
+"""Passive invariants: what every answer of a run must show, whichever clause sent it.
+
+schemathesis runs its checks on every response; so does the harness. A probe aims at one
+clause, but a backend breaks a rule wherever it breaks it: a handler that crashes with a
+``text/plain`` 500 on a bad body for a live session, a ``403`` page to a foreign
+``Origin``, a body parser's HTML ``400``. CONTRACT.md ("Precisions") holds every
+response of the run to the JSON-only rule.
+
+:class:`Watch` is what the runner keeps while a run goes on: it judges every exchange of
+every clause (:meth:`Watch.judge`) and hands the violations to the clause they break when
+that clause's result is made (:meth:`Watch.settle`), each finding naming the clause whose
+probe provoked it ("seen while checking VAL-003"). The clauses judged this way run after
+the others (:data:`PASSIVE`), so that everything the run saw is in; a run that does not
+select such a clause still says, in its notes, what it saw of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from conformance.expectations import describe, envelope_problems
+from conformance.records import ClauseResult, Exchange, Finding, Verdict
+
+#: Every error response is the JSON envelope and leaks nothing.
+JSON_ONLY = "ERR-006"
+#: The clauses judged on every exchange of the run.
+PASSIVE = frozenset({JSON_ONLY})
+#: Findings kept per clause (the rest are counted).
+KEPT = 5
+
+
+@dataclass(slots=True)
+class Watch:
+    """The passive judgements of one run (mutable: the runner feeds it exchanges)."""
+
+    #: Violations seen so far, per clause id.
+    seen: dict[str, list[Finding]] = field(default_factory=dict)
+    #: How many more were seen than kept, per clause id.
+    more: dict[str, int] = field(default_factory=dict)
+    #: Error responses judged by the JSON-only rule (with or without a violation).
+    errors_judged: int = 0
+
+    def judge(self, exchanges: Iterable[Exchange], sender: str) -> None:
+        """Judge every exchange a clause (``sender``) sent, its clean-up included."""
+        for exchange in exchanges:
+            response = exchange.response
+            if response is None or response.truncated or response.status < 400:
+                continue
+            self.errors_judged += 1
+            problems = envelope_problems(exchange)
+            if problems:
+                request = exchange.request
+                self._add(
+                    JSON_ONLY,
+                    Finding(
+                        f"seen while checking {sender}: {request.method} {request.url} "
+                        f"answered {response.status}: {'; '.join(problems)}; "
+                        f"got {describe(exchange)}",
+                        "every error response of the run, whichever probe provoked it, is "
+                        "the JSON error envelope and leaks no internals",
+                        exchange,
+                    ),
+                )
+
+    def settle(self, result: ClauseResult) -> ClauseResult:
+        """``result`` with what was seen of its clause on the whole run: failed with
+        that evidence (after the clause's own findings), or ``error`` when the run saw
+        nothing the clause could judge."""
+        if result.clause_id not in PASSIVE:
+            return result
+        own = {f.exchange.index for f in result.findings if f.exchange is not None}
+        seen = [
+            f
+            for f in self.seen.get(result.clause_id, [])
+            if f.exchange is None or f.exchange.index not in own
+        ]
+        if not seen:
+            if result.verdict is Verdict.PASSED and self.errors_judged == 0:
+                return dataclasses.replace(
+                    result,
+                    verdict=Verdict.ERROR,
+                    summary="not decided: no response of the run was an error, so none "
+                    "could be held to the envelope",
+                )
+            if result.verdict is Verdict.PASSED:
+                summary = (
+                    f"{result.summary}; {self.errors_judged} error response(s) of the run judged"
+                )
+                return dataclasses.replace(result, summary=summary)
+            return result
+        findings = (*result.findings, *seen)
+        extra = len(findings) - 1 + self.more.get(result.clause_id, 0)
+        return dataclasses.replace(
+            result,
+            verdict=Verdict.FAILED,
+            findings=findings[:KEPT],
+            summary=findings[0].message + (f" (+{extra} more)" if extra else ""),
+            exchanges=(),
+        )
+
+    def unselected(self, selected: Iterable[str]) -> list[str]:
+        """Notes on what was seen of passive clauses the run did not select."""
+        chosen = set(selected)
+        notes = []
+        for clause_id, findings in sorted(self.seen.items()):
+            if clause_id not in chosen and findings:
+                count = len(findings) + self.more.get(clause_id, 0)
+                notes.append(
+                    f"passive: {count} exchange(s) broke {clause_id}, which was not selected; "
+                    f"the first: {findings[0].message}"
+                )
+        return notes
+
+    def _add(self, clause_id: str, finding: Finding) -> None:
+        kept = self.seen.setdefault(clause_id, [])
+        if len(kept) < KEPT:
+            kept.append(finding)
+        else:
+            self.more[clause_id] = self.more.get(clause_id, 0) + 1
