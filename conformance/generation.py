@@ -104,6 +104,38 @@ def _violates_not(schema: Schema, value: JSONValue) -> bool:
     return isinstance(value, str) and matches(inner, value)
 
 
+# -- boundaries ---------------------------------------------------------------------------
+
+
+def boundaries(schema: Schema) -> list[JSONValue]:
+    """Valid values at the edges of ``schema``, tried before random ones: an integer's
+    minimum and maximum, a string's longest value (when the schema bounds its length)."""
+    schema = resolve(schema)
+    kinds = types_of(schema)
+    edges: list[JSONValue] = []
+    if "integer" in kinds:
+        edges += [schema[key] for key in ("minimum", "maximum") if key in schema]
+    if "string" in kinds and "maxLength" in schema:
+        longest = (fill * int(schema["maxLength"]) for fill in "a0A")
+        edges += [v for v in longest if matches(schema, v) and not _violates_not(schema, v)][:1]
+    return edges
+
+
+def boundary_bodies(name: str, *, omit: frozenset[str] = frozenset()) -> list[dict[str, JSONValue]]:
+    """Bodies of component ``name`` each holding one optional field at one of its edges
+    (:func:`boundaries`), the other optional fields left out."""
+    schema = resolve(component(name))
+    required = set(schema.get("required", ()))
+    if required:
+        raise ValueError(f"{name} has required fields; give them with the caller's values")
+    return [
+        {prop: edge}
+        for prop, sub in schema.get("properties", {}).items()
+        if prop not in omit
+        for edge in boundaries(sub)
+    ]
+
+
 # -- valid values -------------------------------------------------------------------------
 
 

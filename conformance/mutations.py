@@ -99,6 +99,30 @@ class Mutation:
 # -- invalid bodies -----------------------------------------------------------------------
 
 
+def edge_mutations(name: str, *, omit: frozenset[str] = frozenset()) -> list[Mutation]:
+    """Invalid values just past each edge of a body's top-level fields, tried before
+    random ones: an integer's minimum - 1, maximum + 1 and a fractional value between
+    them; a string one character longer than its longest."""
+    schema = resolve(component(name))
+    found: list[Mutation] = []
+    for prop, sub in schema.get("properties", {}).items():
+        sub = resolve(sub)
+        if prop in omit or prop in schema.get("required", ()):
+            continue
+        pointer = f"/{_escape(prop)}"
+        if "integer" in types_of(sub):
+            low, high = sub.get("minimum"), sub.get("maximum")
+            if low is not None:
+                found.append(Mutation("below_minimum", pointer, {prop: low - 1}, f"{low - 1}"))
+                found.append(Mutation("wrong_type", pointer, {prop: low + 0.5}, "fractional"))
+            if high is not None:
+                found.append(Mutation("above_maximum", pointer, {prop: high + 1}, f"{high + 1}"))
+        if "string" in types_of(sub) and "maxLength" in sub:
+            long = "a" * (int(sub["maxLength"]) + 1)
+            found.append(Mutation("too_long", pointer, {prop: long}, f"{len(long)} characters"))
+    return found
+
+
 def mutation_sites(name: str, *, omit: frozenset[str] = frozenset()) -> tuple[Site, ...]:
     """Every site at which a component's body can be broken into a 422 (none inside
     the top-level fields named in ``omit``)."""

@@ -29,6 +29,10 @@ from conformance.records import Exchange, JSONValue
 BACK_PRESSURE = (429, 503)
 
 
+#: Client-chosen ids, symbolically: each sequence sends them with a suffix of its own.
+CHOSEN_IDS = ("chat-1", "chat-2")
+
+
 @dataclass(frozen=True, slots=True)
 class Ref:
     """A session id as a sequence names it: ``given`` (the session given to user
@@ -156,6 +160,10 @@ class Sequence:
         self.refs: list[tuple[int, Ref]] = [(0, Ref("given", 0)), (1, Ref("given", 1))]
         #: The session the last action named or created, with the user that owns it.
         self.last: tuple[int, Ref] | None = None
+        #: Appended to the client-chosen ids of this sequence (and of each replay): ids
+        #: may be unique across users, so no id an earlier request of the run used is
+        #: ever chosen again (CONTRACT.md, "Precisions").
+        self.chosen_suffix = f"{world.ctx.rng.getrandbits(40):010x}"
 
     def refs_of(self, who: int) -> list[Ref]:
         return [ref for owner, ref in self.refs if owner == who]
@@ -170,6 +178,8 @@ class Sequence:
             if ref.index not in self.created:
                 raise Unresolvable(f"no create labelled {ref.index} answered an id")
             return self.created[ref.index]
+        if ref.value in CHOSEN_IDS:
+            return f"{ref.value}-{self.chosen_suffix}"
         return ref.value
 
     def perform(self, action: Action) -> None:

@@ -37,6 +37,7 @@ from conformance.context import CheckContext, Undecided
 from conformance.model import CLAUSES
 from conformance.records import Finding, JSONValue
 from conformance.sequences import (
+    CHOSEN_IDS,
     Action,
     Pool,
     Ref,
@@ -52,8 +53,6 @@ from conformance.target import Target, TargetError
 #: thin to decide its clauses (measured: 10 sequences of 50 steps found each stateful
 #: mutant at 57 of 60 seeds; 3 sequences at 34 of 60).
 MIN_SEQUENCES = 10
-#: Client-chosen ids (the users are fresh in every sequence, so these are free at first).
-CHOSEN_IDS = ("chat-1", "chat-2")
 #: Ids no sequence creates (unless a client-chosen one happens to match: the model knows).
 NEVER_IDS = ("chat-404", "00000000-0000-0000-0000-000000000000", "0", "sess_made_up")
 PATH_SENTINELS = ("undefined", "null", "None", "nil", "NaN", "[object Object]", " undefined ")

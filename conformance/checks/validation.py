@@ -20,6 +20,9 @@ from conformance.client import encode
 from conformance.context import CheckContext, Created, Undecided
 from conformance.expectations import describe, expect_status, expect_validation_error, field
 from conformance.generation import (
+    HARNESS_USERS,
+    boundaries,
+    boundary_bodies,
     component,
     harness_user_ids,
     is_missing_id,
@@ -27,7 +30,15 @@ from conformance.generation import (
     valid_bodies,
     values,
 )
-from conformance.mutations import Mutation, Site, invalid_bodies, mutation_sites, pattern_breakers
+from conformance.mutations import (
+    Mutation,
+    Site,
+    edge_mutations,
+    invalid_bodies,
+    mutation_sites,
+    pattern_breakers,
+)
+from conformance.profile import NotInLayout
 from conformance.properties import for_all
 from conformance.records import Exchange, Finding, JSONValue
 
@@ -36,6 +47,9 @@ CREATE, RUN = "CreateSession", "RunRequest"
 ENOUGH = 3
 #: What VAL-008 appends or prepends to a valid id.
 PADDINGS = ("\n", " ", "\r\n", "\t", "\n\n")
+#: The texts of the edge messages VAL-007 sends first: an empty text, many parts, and
+#: a long text (well inside the 1 MiB a body may have).
+EDGE_PARTS: tuple[tuple[str, ...], ...] = (("",), ("edge",) * 16, ("x" * 200_000,))
 POINTER = re.compile(r"(?:/(?:[^~/]|~[01])*)*")
 
 
@@ -60,7 +74,13 @@ def invalid_create_body_is_422(ctx: CheckContext) -> Iterator[Finding]:
     user = _live_user(ctx)
     omit = _omitted(ctx)
     sites = [s for s in mutation_sites(CREATE, omit=omit) if s.kind != "unknown_field"]
-    yield from _per_site(ctx, CREATE, sites, _create_probe(ctx, user), omit=omit)
+    probe = _create_probe(ctx, user)
+    for mutation in edge_mutations(CREATE, omit=omit):  # just past each edge first
+        finding = probe(mutation)
+        if finding is not None:
+            yield finding
+            return
+    yield from _per_site(ctx, CREATE, sites, probe, omit=omit)
 
 
 @check("VAL-003")
@@ -110,6 +130,26 @@ def every_valid_create_body_is_201(ctx: CheckContext) -> Iterator[Finding]:
         fields = ", ".join(sorted(body)) or "no fields"
         return expect_status(exchange, 201, f"create with a valid body ({fields}): {body!r}")
 
+    # The edges first (a ttl of exactly the maximum, the longest client id, the longest
+    # user id): random values rarely hit them, and off-by-one limits live there.
+    longest = next(iter(boundaries(component("UserId"))), None)
+    if isinstance(longest, str):
+        owner = f"{HARNESS_USERS}{longest}"[: len(longest)]
+        exchange = ctx.client.create(owner, {})
+        _track(ctx, owner, exchange)
+        finding = expect_status(exchange, 201, f"create for the longest user id {owner!r}")
+        if finding is not None:
+            yield finding
+            return
+    for body in boundary_bodies(CREATE, omit=_omitted(ctx)):
+        try:
+            finding = probe(body)
+        except NotInLayout as exc:  # a field the layout does not have
+            ctx.untranslatable(str(exc))
+            continue
+        if finding is not None:
+            yield finding
+            return
     for subset in subsets:
         found = list(
             for_all(ctx, valid_bodies(CREATE, present=subset), probe, max_examples=per_subset)
@@ -130,6 +170,12 @@ def every_valid_run_body_is_200(ctx: CheckContext) -> Iterator[Finding]:
             exchange, 200, f"run on a Ready session with a valid body: {_short(body)}"
         )
 
+    for parts in EDGE_PARTS:  # the edges first: one part, many, empty and long texts
+        message: JSONValue = {"role": "user", "parts": [{"text": text} for text in parts]}
+        finding = probe({**fixed, "new_message": message})
+        if finding is not None:
+            yield finding
+            return
     yield from for_all(ctx, valid_bodies(RUN, overrides=fixed), probe)
 
 
@@ -244,14 +290,17 @@ def _run_probe(ctx: CheckContext) -> Callable[[Mutation], Finding | None]:
 
     def probe(mutation: Mutation) -> Finding | None:
         missing = _own_ids(mutation, ctx.new_user(), ctx.new_session_id())
-        finding = judged(mutation, missing, f"run with {mutation.describe()}")
-        if finding is not None:
-            return finding
+        first = judged(mutation, missing, f"run with {mutation.describe()}")
         if not live:
             live.append(ctx.ready())
         body = _own_ids(mutation, live[0].user_id, live[0].session_id)
         why = f"run on the live, Ready session {live[0].session_id!r} with {mutation.describe()}"
-        return judged(mutation, body, why)
+        second = judged(mutation, body, why)
+        # A crash where the handler runs is the graver finding; else the first one.
+        crashed = (
+            second is not None and (second.exchange.status if second.exchange else 0)
+        ) or 0 >= 500
+        return second if crashed else first or second
 
     return probe
 
