@@ -113,13 +113,17 @@ def edge_mutations(name: str, *, omit: frozenset[str] = frozenset()) -> list[Mut
         if "integer" in types_of(sub):
             low, high = sub.get("minimum"), sub.get("maximum")
             if low is not None:
-                found.append(Mutation("below_minimum", pointer, {prop: low - 1}, f"{low - 1}"))
-                found.append(Mutation("wrong_type", pointer, {prop: low + 0.5}, "fractional"))
+                below = f"{pointer} is {low - 1}, below the minimum {low}"
+                found.append(Mutation("below_minimum", pointer, {prop: low - 1}, below))
+                half = f"{pointer} is {low + 0.5} (number), not integer"
+                found.append(Mutation("wrong_type", pointer, {prop: low + 0.5}, half))
             if high is not None:
-                found.append(Mutation("above_maximum", pointer, {prop: high + 1}, f"{high + 1}"))
+                above = f"{pointer} is {high + 1}, above the maximum {high}"
+                found.append(Mutation("above_maximum", pointer, {prop: high + 1}, above))
         if "string" in types_of(sub) and "maxLength" in sub:
             long = "a" * (int(sub["maxLength"]) + 1)
-            found.append(Mutation("too_long", pointer, {prop: long}, f"{len(long)} characters"))
+            over = f"{pointer} is longer than {sub['maxLength']}"
+            found.append(Mutation("too_long", pointer, {prop: long}, over))
     return found
 
 
