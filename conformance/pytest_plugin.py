@@ -17,7 +17,9 @@ MAY clause is an expected failure (``xfail``) unless ``--session-contract-strict
 Options: ``--session-contract-token`` (or ``SESSION_CONFORMANCE_TOKEN``),
 ``--session-contract-cors-origin``, ``--session-contract-seed`` (default random, shown
 in the header), ``--session-contract-max-examples``, ``--session-contract-no-client-ids``,
-``--session-contract-strict``. The plugin imports the harness only when asked, so an
+``--session-contract-strict``. A URL may carry ``user:password@`` (sent as Basic
+credentials, never with a token); every output shows it as
+``${SESSION_CONFORMANCE_USERINFO}``, as ``check`` does. The plugin imports the harness only when asked, so an
 unrelated test run does not pay for it.
 """
 
