@@ -17,11 +17,12 @@ from urllib.parse import quote
 import pytest
 
 from conformance.cli import main
-from conformance.records import RequestRecord
+from conformance.records import Exchange, RequestRecord, ResponseRecord
 from conformance.redaction import BASIC_MARK, MARK, Form, Redactor, public_url, redactor_for
 from conformance.reference import ReferenceConfig
 from conformance.reference.models import Session
 from conformance.reporting.curl import curl, header_args
+from conformance.reporting.sequence import script
 from conformance.serving import RunningServer, serve_in_thread
 from fixtures.broken import Mutant
 
@@ -301,3 +302,20 @@ def test_bad_urls_with_credentials_are_usage_errors_that_hide_them(
     assert err.count("\n") == 1
     assert "pw-9f3e1c" not in out + err
     assert "t-8c1d77e2" not in out + err
+
+
+def test_a_stateful_script_takes_the_url_credentials_from_the_environment() -> None:
+    redactor = Redactor().with_url("http://al:pw-77c1e9d2@h:1")
+    basic = redactor.header("Authorization", "Basic YWw6cHctNzdjMWU5ZDI=")
+    steps = [
+        Exchange(number, RequestRecord("GET", redactor.text("http://al:pw-77c1e9d2@h:1/x"),
+                                       (("Authorization", basic),)),
+                 ResponseRecord(200, (), b"{}"))
+        for number in range(2)
+    ]  # fmt: skip
+    lines = script(steps)
+    text = "\n".join(lines)
+    assert "# First: export SESSION_CONFORMANCE_USERINFO=" in text
+    assert 'BASE="http://${SESSION_CONFORMANCE_USERINFO}@h:1"' in lines
+    assert "Authorization" not in text  # curl makes the Basic credentials of the URL
+    assert "pw-77c1e9d2" not in text
