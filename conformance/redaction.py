@@ -135,6 +135,10 @@ class Redactor:
     #: secret, and a URL's userinfo. Longest first, so a secret is never half replaced.
     forms: tuple[tuple[str, str], ...] = ()
 
+    def __post_init__(self) -> None:
+        if self.secrets and not self.forms:  # built with secrets: hide every form of them
+            object.__setattr__(self, "forms", Redactor().with_secrets(self.secrets).forms)
+
     def with_secrets(self, secrets: Iterable[str]) -> Redactor:
         """This redactor, also hiding ``secrets`` (the token, a URL's password) in every
         :class:`Form`."""

@@ -319,3 +319,11 @@ def test_a_stateful_script_takes_the_url_credentials_from_the_environment() -> N
     assert 'BASE="http://${SESSION_CONFORMANCE_USERINFO}@h:1"' in lines
     assert "Authorization" not in text  # curl makes the Basic credentials of the URL
     assert "pw-77c1e9d2" not in text
+
+
+def test_a_redactor_built_with_secrets_hides_every_form_of_them() -> None:
+    built = Redactor(secrets=("tok-built-7d2a",))
+    assert (
+        built.text("TOK-BUILT-7D2A tok-built-7d2") == f"{Form.SWAPCASE.mark} {Form.TRUNCATED.mark}"
+    )
+    assert built == Redactor().with_secrets(["tok-built-7d2a"])
