@@ -17,7 +17,9 @@ MAY clause is an expected failure (``xfail``) unless ``--session-contract-strict
 Options: ``--session-contract-token`` (or ``SESSION_CONFORMANCE_TOKEN``),
 ``--session-contract-cors-origin``, ``--session-contract-seed`` (default random, shown
 in the header), ``--session-contract-max-examples``, ``--session-contract-no-client-ids``,
-``--session-contract-strict``. The plugin imports the harness only when asked, so an
+``--session-contract-strict``. A URL may carry ``user:password@`` (sent as Basic
+credentials, never with a token); every output shows it as
+``${SESSION_CONFORMANCE_USERINFO}``, as ``check`` does. The plugin imports the harness only when asked, so an
 unrelated test run does not pay for it.
 """
 
@@ -107,11 +109,20 @@ class ContractRun:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.url: str | None = config.getoption("session_contract_url")
+        # What every output shows of the URL: its credentials as a variable, never in clear.
+        self.shown_url: str | None = None
         self.app_path: str | None = config.getoption("session_contract_app")
         self.token: str | None = (
             config.getoption("session_contract_token") or os.environ.get(TOKEN_ENV) or None
         )
         self.cors_origin: str | None = config.getoption("session_contract_cors_origin")
+        if self.url:
+            from conformance.redaction import public_url, userinfo_of
+            from conformance.target import CONFLICTING_CREDENTIALS
+
+            self.shown_url = public_url(self.url)
+            if self.token and userinfo_of(self.url) is not None:
+                raise pytest.UsageError(f"--session-contract-url: {CONFLICTING_CREDENTIALS}")
         given = config.getoption("session_contract_seed")
         self.seed: int = given if given is not None else random.SystemRandom().randrange(2**32)
         self.max_examples: int = config.getoption("session_contract_max_examples")
@@ -126,7 +137,7 @@ class ContractRun:
     # -- hooks ----------------------------------------------------------------------------
 
     def pytest_report_header(self) -> list[str]:
-        where = self.url or f"{self.app_path} (in-process)"
+        where = self.shown_url or f"{self.app_path} (in-process)"
         return [
             f"session contract: {where}, seed {self.seed} "
             f"(replay with --session-contract-seed {self.seed})"
@@ -190,20 +201,25 @@ class ContractRun:
         return self._client, self._unreachable
 
     def replay(self, clause_id: str) -> str:
-        parts = ["pytest"]
-        if self.url:
-            parts += ["--session-contract-url", self.url]
+        from conformance.reporting.curl import url_word
+
+        if self.shown_url:  # the credentials, if any, read from the environment
+            parts = [
+                "pytest",
+                "--session-contract-url",
+                url_word(self.shown_url, plain=shlex.quote),
+            ]
         else:
-            parts += ["--session-contract-app", self.app_path or ""]
-        parts += ["--session-contract-seed", str(self.seed)]
+            parts = ["pytest", "--session-contract-app", shlex.quote(self.app_path or "")]
+        options = ["--session-contract-seed", str(self.seed)]
         if self.cors_origin:
-            parts += ["--session-contract-cors-origin", self.cors_origin]
+            options += ["--session-contract-cors-origin", self.cors_origin]
         if self.max_examples != DEFAULT_MAX_EXAMPLES:
-            parts += ["--session-contract-max-examples", str(self.max_examples)]
+            options += ["--session-contract-max-examples", str(self.max_examples)]
         if self.no_client_ids:
-            parts.append("--session-contract-no-client-ids")
-        parts += ["-k", clause_id]
-        command = shlex.join(parts)
+            options.append("--session-contract-no-client-ids")
+        options += ["-k", clause_id]
+        command = " ".join([*parts, shlex.join(options)])
         if self.token:
             command += f' --session-contract-token "${TOKEN_ENV}"'
         return command
@@ -272,7 +288,7 @@ class ClauseItem(pytest.Item):
         report = RunReport(
             tool="session-conformance",
             version=__version__,
-            target=self.run.url or "in-process",
+            target=self.run.shown_url or "in-process",
             profile="canonical",
             seed=self.run.seed,
             started_at="1970-01-01T00:00:00+00:00",

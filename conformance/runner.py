@@ -134,7 +134,7 @@ def run(
     notes: list[str] = []
     late = 0
     try:
-        yield RunStarted(target=target.base_url, seed=settings.seed, clauses=clauses)
+        yield RunStarted(target=target.public_url, seed=settings.seed, clauses=clauses)
         client = ContractClient(target, profile)
         try:
             unusable = _preflight(target, client)
@@ -189,7 +189,7 @@ def run(
     report = RunReport(
         tool="session-conformance",
         version=__version__,
-        target=target.base_url,
+        target=target.public_url,
         profile=profile.name,
         seed=settings.seed,
         started_at=started_at,

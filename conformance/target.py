@@ -3,7 +3,10 @@
 A target is a base URL (httpx over real sockets) or an ASGI app in-process (through
 :class:`~conformance.transport.SyncASGITransport`). Either way every request goes through
 :meth:`Target.send`, which bounds it (timeouts, a cap on bytes read), redacts it and
-records it as an :class:`~conformance.records.Exchange`.
+records it as an :class:`~conformance.records.Exchange`. Credentials in a base URL
+(``http://user:password@host``) go as ``Authorization: Basic`` with every request (httpx
+sends them), so they exclude a bearer token; every output shows them as
+``${SESSION_CONFORMANCE_USERINFO}`` (:attr:`Target.public_url`).
 
 Errors: a request that gets no usable HTTP response raises :class:`TargetError` (a
 harness-side "could not decide", never a failure of the target): refused, reset, timed
@@ -27,10 +30,14 @@ import httpx
 
 from conformance.bounds import bounded_transport, exchange_deadline
 from conformance.records import BODY_PREVIEW_BYTES, Exchange, RequestRecord, ResponseRecord, View
-from conformance.redaction import Redactor
+from conformance.redaction import Redactor, userinfo_of
 from conformance.transport import ASGIApp, SyncASGITransport
 
 IN_PROCESS_BASE = "http://reference.test"
+CONFLICTING_CREDENTIALS = (
+    "the URL's credentials (user:password@) and a bearer token would both go in the "
+    "Authorization header: give one of them"
+)
 #: Seconds an idle connection to a URL target is kept for reuse (httpx's default: 5).
 KEEPALIVE_EXPIRY = 1.0
 
@@ -91,11 +98,12 @@ class Target:
     ) -> None:
         if (base_url is None) == (app is None):
             raise ValueError("give a base URL or an ASGI app, not both or neither")
+        if token and userinfo_of(base_url) is not None:
+            raise ValueError(CONFLICTING_CREDENTIALS)
         self.limits = limits or Limits()
         self.token = token
-        secrets = tuple(s for s in (token, _url_password(base_url)) if s)
-        # The token and a URL's password are secrets whatever redactor is given.
-        self.redactor = (redactor or Redactor()).with_secrets(secrets)
+        # The token and a URL's credentials are secrets whatever redactor is given.
+        self.redactor = (redactor or Redactor()).with_secrets([token or ""]).with_url(base_url)
         timeout = httpx.Timeout(
             self.limits.read_timeout, connect=self.limits.connect_timeout, pool=None
         )
@@ -120,6 +128,8 @@ class Target:
                 # (encode/httpcore#1110), and requests of the burst failed with EBADF.
                 transport=bounded_transport(max_connections=64, keepalive_expiry=KEEPALIVE_EXPIRY),
             )
+        #: The base URL as every output shows it (credentials as a variable).
+        self.public_url = self.redactor.text(self.base_url)
         self._origin = _origin(httpx.URL(self.base_url))
         self._lock = threading.Lock()
         self._exchanges: list[Exchange] = []
@@ -333,11 +343,6 @@ class Target:
         self.close()
 
 
-def _url_password(url: str | None) -> str | None:
-    """A password in the URL's userinfo is a secret like the token."""
-    return httpx.URL(url).password or None if url else None
-
-
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host, url.port
 
@@ -348,6 +353,7 @@ def _has(headers: Mapping[str, str], name: str) -> bool:
 
 __all__ = [
     "BODY_PREVIEW_BYTES",
+    "CONFLICTING_CREDENTIALS",
     "IN_PROCESS_BASE",
     "ExchangeTooLong",
     "Limits",

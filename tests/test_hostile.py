@@ -476,11 +476,20 @@ def test_no_request_leaves_the_target() -> None:
 def test_a_reason_never_shows_a_secret() -> None:
     with Refusing() as refusing:
         url = refusing.url.replace("http://", "http://ci:hunter2-pass@")
-        with Target(url, token="tok-5e1f09aa") as target, pytest.raises(TargetError) as caught:
+        with Target(url) as target, pytest.raises(TargetError) as caught:
+            target.send("GET", "/users/u/sessions?p=hunter2-pass")
+        with (
+            Target(refusing.url, token="tok-5e1f09aa") as target,
+            pytest.raises(TargetError) as by_token,
+        ):
             target.send("GET", "/users/u/sessions?t=tok-5e1f09aa")
     assert "hunter2-pass" not in str(caught.value)
-    assert "tok-5e1f09aa" not in str(caught.value)
+    assert "${SESSION_CONFORMANCE_USERINFO}@127.0.0.1" in str(caught.value)
+    assert "tok-5e1f09aa" not in str(by_token.value)
     assert "[REDACTED]" in str(caught.value)
+    assert "[REDACTED]" in str(by_token.value)
+    with pytest.raises(ValueError, match="give one of them"):  # both go in Authorization
+        Target(url, token="tok-5e1f09aa")
 
 
 def test_bad_bounds_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,6 +4,7 @@ all of them in every answer, through the console, every report format and curl l
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -11,13 +12,17 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from conformance.cli import main
-from conformance.redaction import MARK, Redactor, redactor_for
+from conformance.records import Exchange, RequestRecord, ResponseRecord
+from conformance.redaction import BASIC_MARK, MARK, Form, Redactor, public_url, redactor_for
 from conformance.reference import ReferenceConfig
 from conformance.reference.models import Session
+from conformance.reporting.curl import curl, header_args
+from conformance.reporting.sequence import script
 from conformance.serving import RunningServer, serve_in_thread
 from fixtures.broken import Mutant
 
@@ -204,3 +209,121 @@ def test_the_leaks_do_reach_the_harness_unless_named(
     assert HEADER in text
     assert TOKEN not in text
     assert COOKIE not in text
+
+
+NEAR = "tok-Near-Miss-5b7e"
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown"),
+    [
+        (NEAR, MARK),
+        (NEAR.swapcase(), Form.SWAPCASE.mark),
+        (NEAR[:-1], Form.TRUNCATED.mark),
+        (base64.b64encode(NEAR.encode()).decode(), Form.BASE64.mark),
+        (base64.b64encode(NEAR.encode()).decode().rstrip("="), Form.BASE64.mark),
+        (quote("a/b+c d", safe=""), Form.URL_ENCODED.mark),
+    ],
+)
+def test_every_form_of_a_secret_is_hidden_behind_a_mark_naming_it(sent: str, shown: str) -> None:
+    redactor = Redactor().with_secrets([NEAR, "a/b+c d"])
+    assert redactor.text(f"<{sent}>") == f"<{shown}>"
+    assert redactor.body(f'{{"echo":"{sent}"}}'.encode()) == f'{{"echo":"{shown}"}}'.encode()
+    assert redactor.header("Authorization", f"Bearer {sent}") == f"Bearer {shown}"
+
+
+def test_a_credential_hides_even_a_short_secret_inside_it_and_shows_a_made_up_one() -> None:
+    redactor = Redactor().with_secrets(["tok"])
+    assert redactor.header("Authorization", "Bearer tokx") == f"Bearer {MARK}x"
+    assert redactor.header("Authorization", "Bearertok") == f"Bearer{MARK}"
+    assert redactor.header("Authorization", "Bearer sc-wrong-1") == "Bearer sc-wrong-1"
+    assert redactor.text('{"turns":1,"t":"tok"}') == f'{{"turns":1,"t":"{MARK}"}}'
+    assert Redactor().header("Authorization", "Bearer anything") == f"Bearer {MARK}"
+
+
+def test_url_credentials_read_as_a_variable_everywhere() -> None:
+    url = "http://alice:s3cret%2Fpw%2BZ9@127.0.0.1:8000/api"
+    redactor = Redactor().with_url(url)
+    basic = base64.b64encode(b"alice:s3cret/pw+Z9").decode()
+    assert public_url(url) == "http://${SESSION_CONFORMANCE_USERINFO}@127.0.0.1:8000/api"
+    assert redactor.text(url + "/run") == public_url(url) + "/run"
+    assert redactor.header("Authorization", f"Basic {basic}") == f"Basic {BASIC_MARK}"
+    assert redactor.text("password s3cret/pw+Z9 for alice:s3cret/pw+Z9") == (
+        f"password {MARK} for ${{SESSION_CONFORMANCE_USERINFO}}"
+    )
+    assert public_url("http://127.0.0.1:8000") == "http://127.0.0.1:8000"
+    key_only = Redactor().with_url("http://k3y-only-1234@h")  # no password: the user is secret
+    assert (
+        key_only.text("K3Y-ONLY-1234 k3y-only-123") == f"{Form.SWAPCASE.mark} {Form.TRUNCATED.mark}"
+    )
+
+
+def test_curl_lines_compute_every_form_again_from_the_variables() -> None:
+    """A near miss of the token reproduces as that near miss, not as the token, and the
+    URL's credentials come from the URL, as curl turns them into Basic credentials."""
+    redactor = Redactor().with_secrets([NEAR])
+    env = {**os.environ, "SESSION_CONFORMANCE_TOKEN": NEAR}
+    for sent in (NEAR, NEAR.swapcase(), NEAR[:-1], f"x{NEAR}", f"{NEAR}{NEAR}"):
+        request = RequestRecord("GET", "http://h/x", (("Authorization", redactor.header(
+            "Authorization", f"Bearer {sent}")),), b"")  # fmt: skip
+        (flag, word) = header_args(request.headers)
+        assert flag == "-H"
+        assert NEAR not in word
+        echoed = subprocess.run(["sh", "-c", f"printf %s {word}"], env=env, capture_output=True,
+                                text=True, check=True).stdout  # fmt: skip
+        assert echoed == f"Authorization: Bearer {sent}"
+    with_url = Redactor().with_url("http://al'ice:pw$1@h:1")
+    record = RequestRecord("GET", with_url.text("http://al'ice:pw$1@h:1/a b"), (
+        ("Authorization", with_url.header("Authorization", "Basic YWwnaWNlOnB3JDE=")),), b"")  # fmt: skip
+    line = curl(record)
+    assert "Authorization" not in line  # curl makes it of the URL's userinfo
+    env = {**os.environ, "SESSION_CONFORMANCE_USERINFO": "al'ice:pw$1"}
+    url = line.split(" -X GET ", 1)[1]
+    echoed = subprocess.run(["sh", "-c", f"printf %s {url}"], env=env, capture_output=True,
+                            text=True, check=True).stdout  # fmt: skip
+    assert echoed == "http://al'ice:pw$1@h:1/a b"
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["http://alice:pw-9f3e1c@127.0.0.1:1", "--token", "t-8c1d77e2"], "give one of them"),
+        (["htp://alice:pw-9f3e1c@127.0.0.1:1"], "is not an http(s) URL"),
+        (["http://alice:pw-9f3e1c@127.0.0.1:x"], "has an invalid port"),
+    ],
+)
+def test_bad_urls_with_credentials_are_usage_errors_that_hide_them(
+    argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["check", *argv, "--clause", "LIFE-001"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert fragment in err
+    assert err.count("\n") == 1
+    assert "pw-9f3e1c" not in out + err
+    assert "t-8c1d77e2" not in out + err
+
+
+def test_a_stateful_script_takes_the_url_credentials_from_the_environment() -> None:
+    redactor = Redactor().with_url("http://al:pw-77c1e9d2@h:1")
+    basic = redactor.header("Authorization", "Basic YWw6cHctNzdjMWU5ZDI=")
+    steps = [
+        Exchange(number, RequestRecord("GET", redactor.text("http://al:pw-77c1e9d2@h:1/x"),
+                                       (("Authorization", basic),)),
+                 ResponseRecord(200, (), b"{}"))
+        for number in range(2)
+    ]  # fmt: skip
+    lines = script(steps)
+    text = "\n".join(lines)
+    assert "# First: export SESSION_CONFORMANCE_USERINFO=" in text
+    assert 'BASE="http://${SESSION_CONFORMANCE_USERINFO}@h:1"' in lines
+    assert "Authorization" not in text  # curl makes the Basic credentials of the URL
+    assert "pw-77c1e9d2" not in text
+
+
+def test_a_redactor_built_with_secrets_hides_every_form_of_them() -> None:
+    built = Redactor(secrets=("tok-built-7d2a",))
+    assert (
+        built.text("TOK-BUILT-7D2A tok-built-7d2") == f"{Form.SWAPCASE.mark} {Form.TRUNCATED.mark}"
+    )
+    assert built == Redactor().with_secrets(["tok-built-7d2a"])

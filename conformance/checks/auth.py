@@ -109,7 +109,7 @@ def wrong_token_or_scheme_is_401(ctx: CheckContext) -> Iterator[Finding]:
     def probe(case: tuple[str, str]) -> Finding | None:
         role, credential = case
         exchange = routes.send(role, headers={"Authorization": credential})
-        shown = ctx.client.target.redactor.text(credential)  # never the token in clear
+        shown = ctx.client.target.redactor.header("Authorization", credential)  # no secret
         return expect_unauthorized(exchange, f"{role} with Authorization: {shown!r}")
 
     # ... each near miss of the real credential once (a lax comparison lets one through) ...

@@ -26,13 +26,15 @@ def fail(message: str) -> None:
 
 
 def checked_url(url: str) -> str:
+    from conformance.redaction import public_url  # the message never shows a password
+
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"{url!r} is not an http(s) URL, e.g. http://127.0.0.1:8000")
+        raise UsageError(f"{public_url(url)!r} is not an http(s) URL, e.g. http://127.0.0.1:8000")
     try:
         _ = parts.port
     except ValueError as exc:
-        raise UsageError(f"{url!r} has an invalid port") from exc
+        raise UsageError(f"{public_url(url)!r} has an invalid port") from exc
     return url
 
 

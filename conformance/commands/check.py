@@ -33,7 +33,8 @@ from conformance.profile import Profile
 from conformance.profiles import ProfileError, builtin_names, load_profile
 from conformance.progress import console_reporter
 from conformance.records import RunReport
-from conformance.redaction import redactor_for
+from conformance.redaction import public_url, redactor_for, userinfo_of
+from conformance.reporting.curl import url_word
 from conformance.reporting.json_report import write_json_report
 from conformance.runner import (
     INTERRUPTED,
@@ -51,7 +52,7 @@ from conformance.smoke import (
     sigterm_as_interrupt,
     smoke_clause_ids,
 )
-from conformance.target import Limits, Target
+from conformance.target import CONFLICTING_CREDENTIALS, Limits, Target
 
 #: What the bundled reference declares when ``check`` runs it in-process.
 REFERENCE_CORS_ORIGIN = "https://app.example"
@@ -234,7 +235,11 @@ def check_command(args: argparse.Namespace) -> int:
         )
         target = Target(app=create_app(config), token=token, limits=limits, redactor=redactor)
     else:
-        target = Target(checked_url(args.url), token=token, limits=limits, redactor=redactor)
+        url = checked_url(args.url)
+        if token and userinfo_of(url) is not None:
+            source = "--token" if args.token else TOKEN_ENV
+            raise UsageError(f"{CONFLICTING_CREDENTIALS} (the token came from {source})")
+        target = Target(url, token=token, limits=limits, redactor=redactor)
     features = frozenset() if args.no_client_ids else frozenset({"client_ids"})
     settings = Settings(
         seed=seed,
@@ -329,10 +334,7 @@ def _seed(text: str) -> int | str:
 
 
 def _replay(args: argparse.Namespace, seed: int) -> str:
-    parts = ["session-conformance", "check"]
-    if args.url:
-        parts.append(args.url)
-    parts += ["--seed", str(seed)]
+    parts = ["--seed", str(seed)]
     if args.smoke:
         parts.append("--smoke")
     if args.max_examples != (SMOKE_MAX_EXAMPLES if args.smoke else 25):
@@ -357,7 +359,9 @@ def _replay(args: argparse.Namespace, seed: int) -> str:
         parts += ["--redact-header", name]
     for name in args.redact_field:
         parts += ["--redact-field", name]
-    command = shlex.join(parts)
+    # The URL's credentials, if any, are read from the environment as the token is.
+    url = [url_word(public_url(args.url), plain=shlex.quote)] if args.url else []
+    command = " ".join(["session-conformance check", *url, shlex.join(parts)])
     if args.url and args.token:
         # The secret itself is never printed: the replay reads it from the environment.
         command += f' --token "${TOKEN_ENV}"'

@@ -83,7 +83,7 @@ class MockApp(ReferenceApp):
         self.origin = time.monotonic()
         self.base_url = ""
         self.writer: TraceWriter | None = None
-        self._redactor = Redactor(secrets=(self.plan.token,) if self.plan.token else ())
+        self._redactor = Redactor().with_secrets([self.plan.token or ""])
         self._lock = threading.Lock()
         self._create_failed = False
         self._polled: set[tuple[str, str]] = set()

@@ -1,17 +1,34 @@
 """Render an exchange's request as a curl command a person can paste into a shell.
 
 Every value is single-quoted for POSIX shells. A redacted bearer token becomes a
-reference to the ``SESSION_CONFORMANCE_TOKEN`` environment variable, so the command
-still reproduces without showing the secret. Bodies that are not UTF-8 are written with
+reference to the ``SESSION_CONFORMANCE_TOKEN`` environment variable, and a near miss of
+it an expression computing it from that variable (``${SESSION_CONFORMANCE_TOKEN%?}``, the
+token without its last character), so the command still reproduces without showing the
+secret. A target URL's credentials are read from ``SESSION_CONFORMANCE_USERINFO`` in the
+URL itself (``"http://${SESSION_CONFORMANCE_USERINFO}@host/..."``), from which curl
+makes the ``Authorization: Basic`` header the harness sent. Bodies that are not UTF-8 are written with
 ``--data-binary`` from a ``printf`` of escapes; bodies over the preview size say so.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from conformance.records import BODY_PREVIEW_BYTES, RequestRecord
-from conformance.redaction import MARK
+from conformance.redaction import BASIC_MARK, MARK, USERINFO_MARK, USERINFO_VARIABLE, Form
 
 TOKEN_VARIABLE = "SESSION_CONFORMANCE_TOKEN"
+_TOKEN = "${" + TOKEN_VARIABLE + "}"
+#: The shell expression that gives again what a mark hides, where the harness sends it.
+TOKEN_EXPANSIONS = {
+    MARK: _TOKEN,
+    Form.SWAPCASE.mark: f'$(printf %s "{_TOKEN}" | tr a-zA-Z A-Za-z)',
+    Form.TRUNCATED.mark: "${" + TOKEN_VARIABLE + "%?}",
+}
+URL_EXPANSIONS = {USERINFO_MARK: USERINFO_MARK}
+#: What a literal part of a double-quoted shell word must not hold.
+_UNSAFE_IN_DOUBLE_QUOTES = re.compile(r'[\\"$`!]')
 _SKIPPED_HEADERS = frozenset(
     {"host", "content-length", "accept-encoding", "connection", "user-agent", "accept"}
 )
@@ -21,8 +38,30 @@ def quote(value: str) -> str:
     return "'" + value.replace("'", "'\\''") + "'"
 
 
+def shell_word(
+    text: str, expansions: dict[str, str], *, plain: Callable[[str], str] = quote
+) -> str:
+    """``text`` as one shell word in which each mark of ``expansions`` is replaced by
+    its expression; quoted by ``plain`` when it holds none."""
+    pattern = "|".join(re.escape(mark) for mark in sorted(expansions, key=len, reverse=True))
+    pieces = re.split(f"({pattern})", text)
+    if len(pieces) == 1:
+        return plain(text)
+    literals = pieces[::2]
+    if not any(_UNSAFE_IN_DOUBLE_QUOTES.search(literal) for literal in literals):
+        inner = (expansions[p] if index % 2 else p for index, p in enumerate(pieces))
+        return '"' + "".join(inner) + '"'
+    words = (f'"{expansions[p]}"' if index % 2 else quote(p) for index, p in enumerate(pieces) if p)
+    return "".join(words)
+
+
+def url_word(url: str, *, plain: Callable[[str], str] = quote) -> str:
+    """A URL as a shell word: its credentials, if any, from ``$SESSION_CONFORMANCE_USERINFO``."""
+    return shell_word(url, URL_EXPANSIONS, plain=plain)
+
+
 def curl(request: RequestRecord) -> str:
-    parts = ["curl", "-sS", "-i", "-X", request.method, quote(request.url)]
+    parts = ["curl", "-sS", "-i", "-X", request.method, url_word(request.url)]
     parts += header_args(request.headers)
     if request.body:
         parts += body_args(request.body)
@@ -31,17 +70,31 @@ def curl(request: RequestRecord) -> str:
 
 def header_args(headers: tuple[tuple[str, str], ...]) -> list[str]:
     """``-H`` arguments for the headers a person would send (a redacted token as
-    ``${SESSION_CONFORMANCE_TOKEN}``; transport headers curl sets itself left out)."""
+    ``${SESSION_CONFORMANCE_TOKEN}``; transport headers curl sets itself left out, and
+    the Basic credentials curl makes of the URL's userinfo)."""
     parts: list[str] = []
     for name, value in headers:
-        if name.lower() in _SKIPPED_HEADERS:
+        lowered = name.lower()
+        if lowered in _SKIPPED_HEADERS or (lowered == "authorization" and BASIC_MARK in value):
             continue
-        if MARK in value and name.lower() == "authorization":
-            scheme = value.split(" ", 1)[0]
-            parts += ["-H", f'"{name}: {scheme} ${{{TOKEN_VARIABLE}}}"']
+        if lowered == "authorization":
+            parts += ["-H", shell_word(f"{name}: {value}", TOKEN_EXPANSIONS)]
         else:
             parts += ["-H", quote(f"{name}: {value}")]
     return parts
+
+
+def needs(command: str) -> list[str]:
+    """The variables a shell line reads, as ``export`` lines to fill in first."""
+    wanted = {
+        TOKEN_VARIABLE: "<the bearer token>",
+        USERINFO_VARIABLE: "<user:password, as in the target URL>",
+    }
+    return [
+        f"export {name}='{what}'"
+        for name, what in wanted.items()
+        if "${" + name + "}" in command or "${" + name + "%" in command
+    ]
 
 
 def body_args(body: bytes) -> list[str]:

@@ -3,7 +3,8 @@
 Paste the lines into bash (with curl and python3 at hand) to send the same requests
 again, in order. What ties the steps together is shown as shell variables:
 
-- ``BASE`` is the target's origin (scheme, host and port; a base path stays literal);
+- ``BASE`` is the target's origin (scheme, host and port, and its credentials from
+  ``${SESSION_CONFORMANCE_USERINFO}``; a base path stays literal);
 - ``USER_1``, ``USER_2`` ... are the user ids the harness made up (``sc-user-…``);
 - ``SESSION_1`` ... are values an earlier answer returned (a session id a create
   minted), captured from that answer when the script runs::
@@ -30,7 +31,7 @@ from urllib.parse import quote as percent_encode
 from urllib.parse import unquote, urlsplit
 
 from conformance.records import Exchange, JSONValue
-from conformance.reporting.curl import TOKEN_VARIABLE, body_args, header_args, quote
+from conformance.reporting.curl import body_args, header_args, needs, quote, url_word
 
 HARNESS_USER = re.compile(r"sc-user-[0-9a-f]{12}")
 CAPTURE = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"session_id\"])'"
@@ -71,9 +72,9 @@ def script(steps: Sequence[Exchange], *, expected: str = "") -> list[str]:
         captures[number] = names.sessions[value]
     origin = _origin(steps[0].request.url)
     lines = ["# The sequence, step by step: paste it into bash (it needs curl and python3)."]
-    if any(f"${{{TOKEN_VARIABLE}}}" in " ".join(header_args(s.request.headers)) for s in steps):
-        lines.append(f"# First: export {TOKEN_VARIABLE}='<the bearer token>'")
-    lines.append(f"BASE={quote(origin)}")
+    sent = " ".join([origin, *(" ".join(header_args(s.request.headers)) for s in steps)])
+    lines += [f"# First: {export}" for export in needs(sent)]
+    lines.append(f"BASE={url_word(origin)}")
     lines += [f"{name}={quote(value)}" for value, name in names.users.items()]
     for number, step in enumerate(steps):
         last = number == len(steps) - 1
