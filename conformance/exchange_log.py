@@ -1,7 +1,9 @@
 """The exchange log: every exchange a run sent, as JSON lines (``check --record-exchanges``).
 
 The JSON report keeps only evidence (a few exchanges per clause); the log keeps all of
-them, in the order they were recorded, one JSON object a line::
+them, in the order they were recorded, one JSON object a line, each written as its
+exchange is recorded (:class:`ExchangeLog` listens to the target's
+:class:`~conformance.recording.Recording`), so that a long run holds none of it in memory::
 
     {"index": 0, "method": "GET", "url": "http://127.0.0.1:8000/users/u/sessions",
      "headers": [["host", "127.0.0.1:8000"], ...], "body_base64": "",
@@ -20,6 +22,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from conformance.records import Exchange
 
@@ -52,25 +55,62 @@ def logged(exchange: Exchange) -> LoggedExchange:
     )
 
 
+class ExchangeLog:
+    """The log at ``path`` (replaced), one line per exchange given to it; a listener of a
+    :class:`~conformance.recording.Recording`. A file that cannot be opened or written
+    is kept in :attr:`error` (the run goes on) and ends the writing."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self.error: OSError | None = None
+        self._out: TextIO | None = None
+        try:
+            self._out = path.open("w", encoding="utf-8")
+        except OSError as exc:
+            self.error = exc
+
+    def __call__(self, exchange: Exchange) -> None:
+        if self._out is None:
+            return
+        entry = logged(exchange)
+        line = {
+            "index": entry.index,
+            "method": entry.method,
+            "url": entry.url,
+            "headers": [list(pair) for pair in entry.headers],
+            "body_base64": base64.b64encode(entry.body).decode("ascii"),
+            "status": entry.status,
+            "error": entry.error,
+            "elapsed_ms": entry.elapsed_ms,
+        }
+        try:
+            self._out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            self.error = exc
+            self.close()
+        else:
+            self.count += 1
+
+    def close(self) -> None:
+        out, self._out = self._out, None
+        if out is None:
+            return
+        try:
+            out.close()
+        except OSError as exc:
+            self.error = self.error or exc
+
+
 def write_log(exchanges: Iterable[Exchange], path: Path) -> int:
     """Write ``exchanges`` to ``path`` as JSON lines; returns how many were written."""
-    count = 0
-    with path.open("w", encoding="utf-8") as out:
-        for exchange in exchanges:
-            entry = logged(exchange)
-            line = {
-                "index": entry.index,
-                "method": entry.method,
-                "url": entry.url,
-                "headers": [list(pair) for pair in entry.headers],
-                "body_base64": base64.b64encode(entry.body).decode("ascii"),
-                "status": entry.status,
-                "error": entry.error,
-                "elapsed_ms": entry.elapsed_ms,
-            }
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
-            count += 1
-    return count
+    log = ExchangeLog(path)
+    for exchange in exchanges:
+        log(exchange)
+    log.close()
+    if log.error is not None:
+        raise log.error
+    return log.count
 
 
 def read_log(path: Path) -> Iterator[LoggedExchange]:

@@ -248,6 +248,7 @@ def run_clause(clause: Clause, client: ContractClient, settings: Settings) -> Cl
             ctx.cleanup()
     duration = (time.perf_counter() - started) * 1000
     exchanges = client.target.since(mark)
+    sent = client.target.mark() - mark
     if findings and (verdict is not Verdict.NOT_APPLICABLE or out_of_layout):
         verdict = Verdict.FAILED
         more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""
@@ -255,7 +256,7 @@ def run_clause(clause: Clause, client: ContractClient, settings: Settings) -> Cl
     elif verdict is Verdict.PASSED and ctx.skipped and not ctx.judged:
         verdict, summary = Verdict.NOT_APPLICABLE, _skipped(ctx.skipped, everything=True)
     elif verdict is Verdict.PASSED:
-        summary = ctx.summary or f"{len(exchanges)} exchange(s), no violation"
+        summary = ctx.summary or f"{sent} exchange(s), no violation"
         if ctx.skipped:
             summary += f" ({_skipped(ctx.skipped, everything=False)})"
     return ClauseResult(
@@ -268,7 +269,7 @@ def run_clause(clause: Clause, client: ContractClient, settings: Settings) -> Cl
         seed=seed,
         duration_ms=duration,
         findings=tuple(findings[:MAX_FINDINGS]),
-        exchanges=_evidence(verdict, exchanges[: checked - mark]),
+        exchanges=_evidence(verdict, tuple(e for e in exchanges if e.index < checked)),
     )
 
 

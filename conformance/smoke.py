@@ -101,11 +101,12 @@ class Sweeper:
 
     def __init__(self, client: ContractClient) -> None:
         self.client = client
-        self.mark = client.target.mark()
+        self._seen = TrafficSeen(client)
+        client.target.recording.listen(self._seen)
         self.done: Sweep | None = None
 
     def sweep(self) -> Sweep:
-        traffic = harness_traffic(self.client, self.client.target.since(self.mark))
+        traffic = self._seen.traffic()
         problems: list[str] = []
         deleted: list[Key] = []
         remaining: list[Key] = []
@@ -182,33 +183,57 @@ class Sweeper:
         return alive
 
 
-def harness_traffic(client: ContractClient, exchanges: Sequence[Exchange]) -> Traffic:
-    """Every user id in the requests' paths and run bodies, and every session a create
-    (or a client-chosen id) is known to have made."""
-    base = urlsplit(client.target.base_url).path.rstrip("/")
-    routes = [
-        (role, route.method, _template(route.template)) for role, route in client.profile.routes
-    ]
-    users: set[str] = set()
-    created: set[Key] = set()
-    for exchange in exchanges:
+class TrafficSeen:
+    """Who and what the harness named in its requests, gathered exchange by exchange: a
+    listener of the target's :class:`~conformance.recording.Recording`, so that a run of
+    any length is swept without keeping its exchanges."""
+
+    def __init__(self, client: ContractClient) -> None:
+        self._client = client
+        self._base = urlsplit(client.target.base_url).path.rstrip("/")
+        self._routes = [
+            (role, route.method, _template(route.template)) for role, route in client.profile.routes
+        ]
+        self._lock = threading.Lock()
+        self._users: set[str] = set()
+        self._created: set[Key] = set()
+
+    def __call__(self, exchange: Exchange) -> None:
         request = exchange.request
         path = urlsplit(request.url).path
+        base = self._base
         path = path[len(base) :] if base and path.startswith(base) else path
-        for role, method, pattern in routes:
+        users: set[str] = set()
+        created: set[Key] = set()
+        for role, method, pattern in self._routes:
             match = pattern.fullmatch(path)
             if match is None or "user_id" not in match.groupdict():
                 continue
             user = unquote(match["user_id"])
             users.add(user)
             if role == "create" and request.method == method and exchange.status in (200, 201):
-                session_id = client.created_id(exchange)
+                session_id = self._client.created_id(exchange)
                 if session_id is not None:
                     created.add((user, session_id))
         body_user = _run_body_user(request.body)
         if body_user is not None:
             users.add(body_user)
-    return Traffic(frozenset(users), frozenset(created))
+        with self._lock:
+            self._users |= users
+            self._created |= created
+
+    def traffic(self) -> Traffic:
+        with self._lock:
+            return Traffic(frozenset(self._users), frozenset(self._created))
+
+
+def harness_traffic(client: ContractClient, exchanges: Sequence[Exchange]) -> Traffic:
+    """Every user id in the requests' paths and run bodies, and every session a create
+    (or a client-chosen id) is known to have made."""
+    seen = TrafficSeen(client)
+    for exchange in exchanges:
+        seen(exchange)
+    return seen.traffic()
 
 
 def _template(template: str) -> re.Pattern[str]:

@@ -11,16 +11,18 @@ sends them), so they exclude a bearer token; every output shows them as
 Errors: a request that gets no usable HTTP response raises :class:`TargetError` (a
 harness-side "could not decide", never a failure of the target): refused, reset, timed
 out, not HTTP, no complete answer before the exchange's deadline
-(:class:`ExchangeTooLong`), more bytes than the cap (:class:`ResponseTooLarge`), or the
-run's deadline passed (:class:`RunDeadlinePassed`). The exchange is recorded either way,
-with what arrived of the response. Redirects are never followed, and no request leaves
-the target's scheme, host and port.
+(:class:`ExchangeTooLong`), more bytes than the cap, on the wire or once decoded
+(:class:`ResponseTooLarge`; bodies are decoded by :mod:`conformance.decoding`, a bounded
+piece at a time), more headers than the caps (:class:`HeadersTooLarge`), or the run's
+deadline passed (:class:`RunDeadlinePassed`). The exchange is recorded either way, with
+what arrived of the response (at most the caps of it), in a bounded
+:class:`~conformance.recording.Recording`. Redirects are never followed, and no request
+leaves the target's scheme, host and port.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,6 +31,8 @@ from dataclasses import dataclass
 import httpx
 
 from conformance.bounds import bounded_transport, exchange_deadline
+from conformance.decoding import WIRE, Overflow, accepted, codings_of, decoded
+from conformance.recording import Recording
 from conformance.records import BODY_PREVIEW_BYTES, Exchange, RequestRecord, ResponseRecord, View
 from conformance.redaction import Redactor, userinfo_of
 from conformance.transport import ASGIApp, SyncASGITransport
@@ -58,6 +62,10 @@ class ResponseTooLarge(TargetError):
     """The answer was longer than the cap; the harness stopped reading it."""
 
 
+class HeadersTooLarge(TargetError):
+    """The answer had more headers, or more bytes of them, than the caps."""
+
+
 class RunDeadlinePassed(TargetError):
     """The whole run's deadline passed: the request was cut short or never sent."""
 
@@ -74,6 +82,10 @@ class Limits:
     request_deadline: float = 60.0
     #: Bytes read of one response, an SSE stream included (``--max-response-bytes``).
     max_response_bytes: int = 4 * 1024 * 1024
+    #: Headers of one response (``--max-response-headers``).
+    max_response_headers: int = 128
+    #: Bytes of one response's headers, names and values (``--max-header-bytes``).
+    max_header_bytes: int = 64 * 1024
 
     def items(self) -> tuple[tuple[str, str], ...]:
         return (
@@ -81,6 +93,8 @@ class Limits:
             ("read_timeout", f"{self.read_timeout:g}"),
             ("request_deadline", f"{self.request_deadline:g}"),
             ("max_response_bytes", str(self.max_response_bytes)),
+            ("max_response_headers", str(self.max_response_headers)),
+            ("max_header_bytes", str(self.max_header_bytes)),
         )
 
 
@@ -107,18 +121,21 @@ class Target:
         timeout = httpx.Timeout(
             self.limits.read_timeout, connect=self.limits.connect_timeout, pool=None
         )
+        # Only the codings that decode within bounds (conformance.decoding) are asked for.
+        accept = {"Accept-Encoding": ", ".join(accepted())}
         self._transport: SyncASGITransport | None = None
         if app is not None:
             self._transport = SyncASGITransport(app)
             self.base_url = IN_PROCESS_BASE
             self.in_process = True
-            self._client = httpx.Client(transport=self._transport, timeout=timeout)
+            self._client = httpx.Client(transport=self._transport, timeout=timeout, headers=accept)
         else:
             assert base_url is not None
             self.base_url = base_url.rstrip("/")
             self.in_process = False
             self._client = httpx.Client(
                 timeout=timeout,
+                headers=accept,
                 follow_redirects=False,
                 # The connections left idle by a burst of the concurrency clauses expire
                 # soon: the pool scans every kept connection on each request (httpcore),
@@ -131,8 +148,8 @@ class Target:
         #: The base URL as every output shows it (credentials as a variable).
         self.public_url = self.redactor.text(self.base_url)
         self._origin = _origin(httpx.URL(self.base_url))
-        self._lock = threading.Lock()
-        self._exchanges: list[Exchange] = []
+        #: Every exchange sent, the latest kept (see :mod:`conformance.recording`).
+        self.recording = Recording()
         #: The run's deadline (``time.monotonic``), and the overtime allowed past it.
         self._stop_at: float | None = None
         self._overtime = 0.0
@@ -210,11 +227,14 @@ class Target:
         started = time.perf_counter()
         answer: httpx.Response | None = None
         chunks: list[bytes] = []
+        error: TargetError | None = None
         try:
             with exchange_deadline(at):
                 answer = self._client.send(request, stream=True)
                 try:
-                    too_large = self._read(answer, chunks)
+                    error = self._headers_error(request, answer) or self._read(
+                        request, answer, chunks
+                    )
                 finally:
                     answer.close()
         except httpx.HTTPError as exc:
@@ -222,31 +242,56 @@ class Target:
             partial = None if answer is None else (answer, b"".join(chunks), True)
             self._record(request, partial, str(error), started, viewer)
             raise error from exc
+        assert answer is not None
         body = b"".join(chunks)
-        if too_large:
-            error = ResponseTooLarge(
-                f"{self._where(request)} answered {answer.status_code} with more than "
-                f"{self.limits.max_response_bytes} bytes (--max-response-bytes); "
-                "the harness stopped reading there"
-            )
+        if error is not None:
             self._record(request, (answer, body, True), str(error), started, viewer)
             raise error
         return self._record(request, (answer, body, False), None, started, viewer)
 
-    def _read(self, response: httpx.Response, chunks: list[bytes]) -> bool:
-        """Read the body into ``chunks``, at most the cap; True if there was more."""
+    def _headers_error(
+        self, request: httpx.Request, response: httpx.Response
+    ) -> TargetError | None:
+        """Too many headers, or too many bytes of them: the answer is not read further."""
+        raw = response.headers.raw
+        size = sum(len(name) + len(value) for name, value in raw)
+        limits = self.limits
+        if len(raw) > limits.max_response_headers:
+            excess = f"{len(raw)} headers (more than {limits.max_response_headers}, --max-response-headers)"
+        elif size > limits.max_header_bytes:
+            excess = (
+                f"{size} bytes of headers (more than {limits.max_header_bytes}, --max-header-bytes)"
+            )
+        else:
+            return None
+        return HeadersTooLarge(
+            f"{self._where(request)} answered {response.status_code} with {excess}; "
+            "the harness read no further"
+        )
+
+    def _read(
+        self, request: httpx.Request, response: httpx.Response, chunks: list[bytes]
+    ) -> ResponseTooLarge | None:
+        """Read the body into ``chunks``, decoded, at most the cap of it on the wire and
+        once decoded; the error if there was more."""
         cap = self.limits.max_response_bytes
         declared = response.headers.get("content-length", "")
+        overflow: Overflow | None = None
         if declared.strip().isdigit() and int(declared) > cap:
-            return True  # said so up front: not a byte of it is read
-        size = 0
-        for chunk in response.iter_bytes():
-            if size + len(chunk) > cap:
-                chunks.append(chunk[: cap - size])
-                return True
-            chunks.append(chunk)
-            size += len(chunk)
-        return False
+            overflow = Overflow(WIRE)  # said so up front: not a byte of it is read
+        else:
+            try:
+                codings = codings_of(response.headers)
+                chunks.extend(decoded(response.iter_raw(), codings, cap))
+            except Overflow as exc:
+                overflow = exc
+        if overflow is None:
+            return None
+        decoding = "" if overflow.coding == WIRE else f" once decoded ({overflow.coding})"
+        return ResponseTooLarge(
+            f"{self._where(request)} answered {response.status_code} with more than "
+            f"{cap} bytes{decoding} (--max-response-bytes); the harness stopped reading there"
+        )
 
     def _explain(
         self, request: httpx.Request, exc: httpx.HTTPError, at: float, run_at: float | None
@@ -303,33 +348,45 @@ class Target:
             response, body, truncated = answer
             response_record = ResponseRecord(
                 status=response.status_code,
-                headers=redact.headers_of(list(response.headers.items())),
+                headers=redact.headers_of(self._kept_headers(response)),
                 body=redact.body(body),
                 truncated=truncated,
             )
-        with self._lock:
-            exchange = Exchange(
-                index=len(self._exchanges),
-                request=request_record,
-                response=response_record,
-                transport_error=error,
-                elapsed_ms=(time.perf_counter() - started) * 1000,
-            )
+        elapsed_ms = (time.perf_counter() - started) * 1000
+
+        def make(index: int) -> Exchange:
+            exchange = Exchange(index, request_record, response_record, error, elapsed_ms)
             if viewer is not None:
                 exchange = dataclasses.replace(exchange, view=viewer(exchange))
-            self._exchanges.append(exchange)
-        return exchange
+            return exchange
+
+        return self.recording.add(make)
+
+    def _kept_headers(self, response: httpx.Response) -> list[tuple[str, str]]:
+        """The response's headers, at most as many and as long as the caps allow."""
+        limits = self.limits
+        if len(response.headers.raw) > limits.max_response_headers or (
+            sum(len(k) + len(v) for k, v in response.headers.raw) > limits.max_header_bytes
+        ):
+            kept: list[tuple[str, str]] = []
+            room = limits.max_header_bytes
+            for name, value in response.headers.raw[: limits.max_response_headers]:
+                room -= len(name) + len(value)
+                if room < 0:
+                    break
+                kept.append((name.decode("latin-1"), value.decode("latin-1")))
+            return kept
+        return list(response.headers.items())
 
     # -- records --------------------------------------------------------------------------
 
     def mark(self) -> int:
         """A position in the record; :meth:`since` returns what was recorded after it."""
-        with self._lock:
-            return len(self._exchanges)
+        return self.recording.mark()
 
     def since(self, mark: int) -> tuple[Exchange, ...]:
-        with self._lock:
-            return tuple(self._exchanges[mark:])
+        """What was recorded after ``mark`` and is still kept (:mod:`conformance.recording`)."""
+        return self.recording.since(mark)
 
     def close(self) -> None:
         self._client.close()
@@ -356,6 +413,7 @@ __all__ = [
     "CONFLICTING_CREDENTIALS",
     "IN_PROCESS_BASE",
     "ExchangeTooLong",
+    "HeadersTooLarge",
     "Limits",
     "ResponseTooLarge",
     "RunDeadlinePassed",

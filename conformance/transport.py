@@ -55,11 +55,12 @@ class SyncASGITransport(httpx.BaseTransport):
             request.method, request.url, headers=request.headers, content=content
         )
         response = await self._inner.handle_async_request(forwarded)
-        body = await response.aread()
-        return httpx.Response(
+        # The body as sent: Target decodes it, within its bounds, as for a socket target.
+        body = b"".join([chunk async for chunk in response.aiter_raw()])
+        return httpx.Response(  # a stream: content= would decode it here, unbounded
             response.status_code,
             headers=response.headers,
-            content=body,
+            stream=httpx.ByteStream(body),
             extensions=response.extensions,
         )
 

@@ -32,10 +32,12 @@ from conformance.runner import CLEANUP_OVERTIME, ClauseFinished, RunFinished, ru
 from conformance.target import ExchangeTooLong, Limits, Target, TargetError
 from fixtures.hostile import (
     Behaviour,
+    CompressionBomb,
     Conformant,
     DiesAfter,
     EndlessStream,
     Hangup,
+    HeaderFlood,
     HostileServer,
     Http10,
     HugeBody,
@@ -47,6 +49,7 @@ from fixtures.hostile import (
     Silent,
     Trickle,
     WrongLength,
+    brotli_module,
     on_paths,
     slow_provisioning,
 )
@@ -251,6 +254,117 @@ def test_a_target_that_dies_in_the_middle_of_the_run(
     gone = [note for note in outcome.report["notes"] if "stopped answering" in note]  # type: ignore[attr-defined]
     assert len(gone) == 1, outcome.report["notes"]
     assert server.requests < 170  # after the crash: the preflight again, then nothing
+
+
+# -- answers that cost far more to read than to send: bombs and floods (issue 14) ---------
+
+#: The most memory one run may take, whatever the target sends.
+PEAK_RSS_MIB = 300
+
+
+def check_measured(url: str, tmp_path: Path, *extra: str) -> tuple[Outcome, float]:
+    """``check URL`` with small bounds in a subprocess of its own, and its peak RSS in
+    MiB (``wait4``: this child's alone); the common promises of :func:`check` hold,
+    and the peak stays under :data:`PEAK_RSS_MIB`."""
+    path, out, err = tmp_path / "report.json", tmp_path / "stdout", tmp_path / "stderr"
+    command = [sys.executable, "-m", "conformance.cli", "check", url, *SMALL,
+               "--report-json", str(path), *extra]  # fmt: skip
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=ROOT)
+    started = time.monotonic()
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() - started > DEADLINE + 60:  # a hang: fail, never wait forever
+            process.kill()
+            process.wait()
+            pytest.fail(f"the run did not end: {command}")
+        time.sleep(0.05)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - started
+    console = out.read_text(encoding="utf-8") + err.read_text(encoding="utf-8")
+    outcome = Outcome(process.returncode, _valid_report(path), console, seconds)
+    peak = usage.ru_maxrss / 1024  # KiB on Linux
+    assert seconds < DEADLINE + CLEANUP_OVERTIME, seconds
+    assert "Traceback" not in console, console
+    assert peak < PEAK_RSS_MIB, f"peak RSS {peak:.0f} MiB"
+    return outcome, peak
+
+
+def _bombs() -> list[object]:
+    no_brotli = pytest.mark.skipif(brotli_module() is None, reason="brotli is not installed")
+    return [
+        pytest.param(("gzip", "gzip"), True, id="gzip-gzip"),
+        pytest.param(("gzip", "gzip"), False, id="gzip-gzip-chunked"),
+        pytest.param(("deflate", "deflate"), True, id="deflate-deflate"),
+        pytest.param(("gzip",), True, id="gzip"),
+        pytest.param(("br",), True, id="br", marks=no_brotli),
+    ]
+
+
+@pytest.mark.parametrize(("codings", "declared"), _bombs())
+def test_a_compression_bomb_is_decoded_no_further_than_the_cap(
+    codings: tuple[str, ...], declared: bool, serve: type[HostileServer], tmp_path: Path
+) -> None:
+    """A few KB that decode to 1 GiB (two layers: 64 KiB of the first are 64 MiB of the
+    second): decoding stops at --max-response-bytes, in whichever layer crosses it."""
+    behaviour = CompressionBomb(*codings, declared=declared)
+    server = serve(behaviour)
+    outcome, _ = check_measured(server.url, tmp_path)
+    _all_error(outcome, "with more than 4194304 bytes once decoded (")
+    assert behaviour.wire < 1024 * 1024 * 1.1  # a bomb indeed: small on the wire
+
+
+def test_a_bomb_on_one_route_costs_only_its_clauses(
+    serve: type[HostileServer], tmp_path: Path
+) -> None:
+    app = _reference()
+    server = serve(CompressionBomb("gzip", "gzip", when=on_paths("/status")), app=app)
+    outcome, _ = check_measured(server.url, tmp_path, "--clause", "POLL-001", "LIFE-001", "ID-001")
+    assert outcome.verdicts == {"POLL-001": "error", "LIFE-001": "passed", "ID-001": "passed"}
+    assert "once decoded (gzip) (--max-response-bytes)" in outcome.summary("POLL-001")
+    assert outcome.code == 3
+    assert len(app.store) == 0
+
+
+@pytest.mark.parametrize(
+    ("flood", "reason"),
+    [
+        (HeaderFlood(), "headers (more than 128, --max-response-headers)"),
+        (HeaderFlood(4, value_bytes=24 * 1024), "bytes of headers (more than 65536, "),
+    ],
+    ids=["10000-headers", "96-KiB-of-headers"],
+)
+def test_a_header_flood_is_an_error_and_costs_no_memory(
+    flood: HeaderFlood, reason: str, serve: type[HostileServer], tmp_path: Path
+) -> None:
+    server = serve(flood)
+    outcome, _ = check_measured(server.url, tmp_path)
+    _all_error(outcome, reason)
+
+
+def test_a_flood_on_one_route_costs_only_its_clauses_and_the_log_stays_small(
+    serve: type[HostileServer], tmp_path: Path
+) -> None:
+    app = _reference()
+    server = serve(HeaderFlood(when=on_paths("/status")), app=app)
+    log = tmp_path / "exchanges.jsonl"
+    outcome, _ = check_measured(
+        server.url, tmp_path, "--record-exchanges", str(log),
+        "--clause", "POLL-001", "LIFE-001", "ID-001",
+    )  # fmt: skip
+    assert outcome.verdicts == {"POLL-001": "error", "LIFE-001": "passed", "ID-001": "passed"}
+    assert "(more than 128, --max-response-headers)" in outcome.summary("POLL-001")
+    assert outcome.code == 3
+    (poll,) = (c for c in outcome.clauses if c["id"] == "POLL-001")
+    flooded = poll["evidence"][-1]["response"]  # the evidence keeps the first 128 only
+    assert flooded["truncated"] is True
+    assert len(flooded["headers"]) == Limits().max_response_headers
+    assert len(app.store) == 0
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == server.requests
+    assert max(len(line) for line in lines) < 16 * 1024
 
 
 # -- answered, but wrongly ----------------------------------------------------------------
@@ -494,7 +608,8 @@ def test_a_reason_never_shows_a_secret() -> None:
 
 def test_bad_bounds_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     for flag, value in [("--deadline", "0"), ("--request-deadline", "-1"),
-                        ("--max-response-bytes", "0"), ("--deadline", "soon")]:  # fmt: skip
+                        ("--max-response-bytes", "0"), ("--deadline", "soon"),
+                        ("--max-response-headers", "0"), ("--max-header-bytes", "-5")]:  # fmt: skip
         assert main(["check", "http://127.0.0.1:9", flag, value]) == 2
         out, err = capsys.readouterr()
         assert flag in err

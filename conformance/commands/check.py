@@ -28,7 +28,7 @@ from conformance.commands.interrupts import held_back
 from conformance.commands.last_run import LAST, last_seed, remember
 from conformance.commands.report import add_report_flags, write_reports
 from conformance.context import Settings
-from conformance.exchange_log import write_log
+from conformance.exchange_log import ExchangeLog
 from conformance.profile import Profile
 from conformance.profiles import ProfileError, builtin_names, load_profile
 from conformance.progress import console_reporter
@@ -156,8 +156,23 @@ def register(commands: Any) -> None:
         type=positive,
         default=Limits().max_response_bytes,
         metavar="N",
-        help="bytes read of one response or stream; a longer answer is an error "
-        "(default 4194304, 4 MiB)",
+        help="bytes read of one response or stream, on the wire and once decoded "
+        "(gzip, deflate, br, zstd); a longer answer is an error (default 4194304, 4 MiB)",
+    )
+    check.add_argument(
+        "--max-response-headers",
+        type=positive,
+        default=Limits().max_response_headers,
+        metavar="N",
+        help=f"headers of one response; more is an error (default {Limits().max_response_headers})",
+    )
+    check.add_argument(
+        "--max-header-bytes",
+        type=positive,
+        default=Limits().max_header_bytes,
+        metavar="N",
+        help="bytes of one response's header names and values; more is an error "
+        f"(default {Limits().max_header_bytes}, 64 KiB)",
     )
     check.add_argument(
         "--deadline",
@@ -224,6 +239,8 @@ def check_command(args: argparse.Namespace) -> int:
         read_timeout=args.timeout,
         request_deadline=args.request_deadline,
         max_response_bytes=args.max_response_bytes,
+        max_response_headers=args.max_response_headers,
+        max_header_bytes=args.max_header_bytes,
     )
     if args.url is None:
         from conformance.reference import ReferenceConfig, create_app
@@ -252,6 +269,9 @@ def check_command(args: argparse.Namespace) -> int:
         features=features,
     )
     report: RunReport | None = None
+    log = None if args.record_exchanges is None else ExchangeLog(args.record_exchanges)
+    if log is not None:  # written as the run goes: a long run keeps none of it in memory
+        target.recording.listen(log)
     sweeper = Sweeper(ContractClient(target, profile)) if args.smoke else None
     console = console_reporter(sys.stdout, verbose=args.verbose, quiet=args.quiet)
     # SIGTERM (a cancelled CI job) ends the run as Ctrl-C does: with its report.
@@ -286,12 +306,11 @@ def check_command(args: argparse.Namespace) -> int:
                 fail(f"cannot write the JSON report to {args.report_json}: {exc.strerror or exc}")
                 written = False
         written = write_reports(report, args) and written
-        if args.record_exchanges is not None:
-            try:
-                write_log(target.since(0), args.record_exchanges)
-            except OSError as exc:
-                path = args.record_exchanges
-                fail(f"cannot write the exchanges to {path}: {exc.strerror or exc}")
+        if log is not None:
+            log.close()
+            if log.error is not None:
+                why = log.error.strerror or log.error
+                fail(f"cannot write the exchanges to {log.path}: {why}")
                 written = False
         try:
             remember(seed, report.replay)
