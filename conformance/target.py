@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from conformance import interruption
 from conformance.bounds import bounded_transport, exchange_deadline
 from conformance.records import BODY_PREVIEW_BYTES, Exchange, RequestRecord, ResponseRecord, View
 from conformance.redaction import Redactor
@@ -174,6 +175,7 @@ class Target:
 
         Bounded by :attr:`limits` and the run's deadline; raises :class:`TargetError` (or
         a subclass) when no complete, usable answer came back."""
+        interruption.checkpoint()  # an interrupt owed to the run goes no further
         all_headers = dict(headers or {})
         if auth and self.token and not _has(all_headers, "authorization"):
             all_headers["Authorization"] = f"Bearer {self.token}"
