@@ -1,8 +1,9 @@
 """Ctrl-C and SIGTERM end a run with exit 130 and its report, whenever they land.
 
 The sweep sends SIGINT and SIGTERM to the real CLI (``check`` of the bundled reference,
-in-process) at 30 points spread over the first 10 s of a run: during the imports, the
-argument parsing, the first requests, the clauses, the stateful exploration. The clock
+in-process) at 30 points spread over the first 10 s of a run (the imports, the argument
+parsing, the first requests, the clauses), and at 4 more inside the stateful exploration
+(which a full run reaches only later). The clock
 of each point starts when the CLI's handlers are in place (``SigCgt`` in
 ``/proc/PID/status``; before that the interpreter is still starting and a signal is
 Python's), so wherever the signal lands, the assertion is the same: exit 130, a valid
@@ -37,6 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 #: every second or so up to 10 s; the same points every run.
 POINTS = tuple(round(10.0 * (i / 29) ** 2, 3) for i in range(30))
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: The stateful exploration comes late in a full run: these runs start with it (and
+#: explore long enough to outlast the points), the signal landing inside it.
+EXPLORATION = ("--clause", "STATE-001", "STATE-002", "STATE-003", "--max-examples", "500")
+EXPLORATION_POINTS = (1.0, 2.0, 3.0, 4.0)
 #: Runs at once (2 cores: each run is mostly waiting for sessions to provision).
 PARALLEL = 4
 #: Seconds each session of the reference provisions: the run lasts well past 10 s.
@@ -53,9 +58,16 @@ class Landing:
     code: int
     stderr: str
     report: dict[str, object] | None
+    extra: tuple[str, ...] = ()
+
+    @property
+    def selected(self) -> int:
+        clauses = [arg for arg in self.extra if "-" in arg and not arg.startswith("-")]
+        return len(clauses) or len(select(None))
 
     def __str__(self) -> str:
-        return f"{self.signum.name} {self.after:.3f} s after the handlers: exit {self.code}"
+        run = " ".join(self.extra) or "full run"
+        return f"{self.signum.name} {self.after:.3f} s after the handlers ({run}): exit {self.code}"
 
 
 def _handlers_installed(pid: int) -> bool:
@@ -67,10 +79,10 @@ def _handlers_installed(pid: int) -> bool:
     return bool(int(caught.split()[1], 16) & HANDLED)
 
 
-def _land(signum: signal.Signals, after: float, report: Path) -> Landing:
+def _land(signum: signal.Signals, after: float, report: Path, *extra: str) -> Landing:
     process = subprocess.Popen(
         [sys.executable, "-m", "conformance.cli", "check", "--seed", "7", "-q",
-         "--provision-seconds", PROVISION, "--report-json", str(report)],
+         "--provision-seconds", PROVISION, "--report-json", str(report), *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip
     try:
@@ -87,29 +99,29 @@ def _land(signum: signal.Signals, after: float, report: Path) -> Landing:
             process.kill()
             process.wait()
     data = json.loads(report.read_text(encoding="utf-8")) if report.exists() else None
-    return Landing(signum, after, process.returncode, err, data)
+    return Landing(signum, after, process.returncode, err, data, extra)
 
 
 @pytest.fixture(scope="module")
 def landings(tmp_path_factory: pytest.TempPathFactory) -> list[Landing]:
     folder = tmp_path_factory.mktemp("signals")
-    runs = [(signum, after) for after in POINTS for signum in SIGNALS]
+    runs = [(signum, after, ()) for after in POINTS for signum in SIGNALS]
+    runs += [(signum, after, EXPLORATION) for after in EXPLORATION_POINTS for signum in SIGNALS]
+
+    def land(index: int) -> Landing:
+        signum, after, extra = runs[index]
+        return _land(signum, after, folder / f"{index}.json", *extra)
+
     with ThreadPoolExecutor(PARALLEL) as pool:
-        return list(
-            pool.map(
-                lambda run: _land(*run, folder / f"{run[0].name}-{run[1]}.json"),
-                runs,
-            )
-        )
+        return list(pool.map(land, range(len(runs))))
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc/PID/status")
 def test_every_signal_at_every_point_ends_130_with_a_report(landings: list[Landing]) -> None:
-    assert len(landings) == len(POINTS) * len(SIGNALS)
+    assert len(landings) == (len(POINTS) + len(EXPLORATION_POINTS)) * len(SIGNALS)
     wrong = [f"{landing}: {landing.stderr[-300:]!r}" for landing in landings if landing.code != 130]
     assert wrong == [], "\n".join(wrong)
-    total = len(select(None))
     for landing in landings:
         assert "Traceback" not in landing.stderr, landing
         assert "Exception ignored" not in landing.stderr, landing
@@ -119,7 +131,8 @@ def test_every_signal_at_every_point_ends_130_with_a_report(landings: list[Landi
         notes = landing.report["notes"]
         assert isinstance(clauses, list)
         assert isinstance(notes, list)
-        assert f"interrupted: {len(clauses)} of {total} clauses decided" in notes, landing
+        decided = f"interrupted: {len(clauses)} of {landing.selected} clauses decided"
+        assert decided in notes, landing
         assert "session-conformance: interrupted" in landing.stderr, landing
 
 
