@@ -3,7 +3,8 @@
 Architecture (nouns, and which layer may import which; lower layers never import higher):
 
 1. ``records`` (exchange, finding, verdict, result, report), ``redaction``, ``contract``
-   (the files in ``specs/``), ``registry`` (clauses), ``schemas``, ``profile``.
+   (the files in ``specs/``), ``registry`` (clauses), ``schemas``, ``profile``,
+   ``interruption`` (Ctrl-C and SIGTERM; standard library only).
 2. ``transport`` and ``target``: where requests leave the harness; every exchange is
    recorded and redacted there. ``client``: the contract's roles over a target.
 3. ``context`` (what a check gets), ``expectations`` (judgements on one exchange),

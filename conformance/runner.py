@@ -17,7 +17,7 @@ import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
-from conformance import __version__
+from conformance import __version__, interruption
 from conformance.checks import all_checks
 from conformance.client import ContractClient
 from conformance.context import CheckContext, NotApplicable, Settings, Undecided
@@ -147,6 +147,7 @@ def run(
         # The clauses judged on every exchange come last, when the run has seen it all.
         order = sorted(clauses, key=lambda clause: clause.id in PASSIVE)
         for clause in order:
+            interruption.stop_if_interrupted()  # however the signal got lost on its way
             if unusable is not None:
                 result = _result(clause, settings.seed, Verdict.ERROR, unusable, 0.0)
                 missing = _missing(clause, profile, settings) if went_away else None
@@ -175,6 +176,7 @@ def run(
             results.append(result)
             yield ClauseFinished(result)
         notes.extend(watch.unselected(clause.id for clause in clauses))
+        interruption.hold()  # the run is over: a signal now waits until it is reported
     except KeyboardInterrupt:
         # The run ends early but still ends: the report holds what was decided.
         notes.append(f"{INTERRUPTED}: {len(results)} of {len(clauses)} clauses decided")
@@ -244,7 +246,8 @@ def run_clause(clause: Clause, client: ContractClient, settings: Settings) -> Cl
         verdict, summary = Verdict.ERROR, f"the check itself failed: {type(exc).__name__}: {exc}"
     finally:
         checked = client.target.mark()  # what the check sent, before its clean-up
-        with client.target.overtime(CLEANUP_OVERTIME):
+        # Also after an interrupt; a second signal cuts the clean-up short.
+        with client.target.overtime(CLEANUP_OVERTIME), interruption.acting():
             ctx.cleanup()
     duration = (time.perf_counter() - started) * 1000
     exchanges = client.target.since(mark)

@@ -19,14 +19,13 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from types import FrameType
 from urllib.parse import unquote, urlsplit
 
+from conformance import interruption
 from conformance.client import ContractClient
 from conformance.leftovers import HARNESS_USERS
 from conformance.records import Exchange
@@ -112,13 +111,14 @@ class Sweeper:
         remaining: list[Key] = []
         owned = sorted(u for u in traffic.users if u.startswith(HARNESS_USERS))
         try:
-            if not self.client.profile.has("delete"):
-                problems.append("the profile has no delete route: nothing could be deleted")
-                remaining = sorted(traffic.created)
-            else:
-                candidates = set(traffic.created) | self._listed(owned, problems)
-                deleted = self._delete(sorted(candidates), problems)
-                remaining = sorted(self._listed(owned, problems) | self._alive(traffic, owned))
+            with interruption.acting():  # also after an interrupt: a signal cuts it short
+                if not self.client.profile.has("delete"):
+                    problems.append("the profile has no delete route: nothing could be deleted")
+                    remaining = sorted(traffic.created)
+                else:
+                    candidates = set(traffic.created) | self._listed(owned, problems)
+                    deleted = self._delete(sorted(candidates), problems)
+                    remaining = sorted(self._listed(owned, problems) | self._alive(traffic, owned))
         except KeyboardInterrupt:
             self.done = Sweep(len(traffic.users), tuple(deleted), (), tuple(problems), True)
             return self.done
@@ -255,33 +255,15 @@ def _run_body_user(body: bytes) -> str | None:
 
 
 @contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """While the run lasts, SIGTERM (a cancelled CI job) ends it like Ctrl-C does, so the
-    clean-up still runs. Only the main thread can install a handler; elsewhere, a no-op."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
 def cleaning_up(sweeper: Sweeper | None, say: Callable[[str], None]) -> Iterator[None]:
-    """Around a smoke run: SIGTERM ends it like Ctrl-C, and if the run ended without
-    sweeping (an interrupt outside the clause loop), sweep on the way out and ``say`` so."""
+    """Around a smoke run: if the run ended without sweeping (an interrupt outside the
+    clause loop), sweep on the way out and ``say`` so. (SIGTERM ends a run like Ctrl-C:
+    :mod:`conformance.interruption`.)"""
     if sweeper is None:
         yield
         return
-    with sigterm_as_interrupt():
-        try:
-            yield
-        finally:
-            if sweeper.done is None:
-                say(sweeper.sweep().note())
+    try:
+        yield
+    finally:
+        if sweeper.done is None:
+            say(sweeper.sweep().note())

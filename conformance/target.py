@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from conformance import interruption
 from conformance.bounds import bounded_transport, exchange_deadline
 from conformance.decoding import WIRE, Overflow, accepted, codings_of, decoded
 from conformance.recording import Recording
@@ -201,6 +202,7 @@ class Target:
 
         Bounded by :attr:`limits` and the run's deadline; raises :class:`TargetError` (or
         a subclass) when no complete, usable answer came back."""
+        interruption.checkpoint()  # an interrupt owed to the run goes no further
         all_headers = dict(headers or {})
         if auth and self.token and not _has(all_headers, "authorization"):
             all_headers["Authorization"] = f"Bearer {self.token}"

@@ -22,9 +22,9 @@ from typing import Any
 import jsonschema
 import pytest
 
+from conformance import interruption
 from conformance.cli import main
 from conformance.client import ContractClient
-from conformance.commands.interrupts import held_back
 from conformance.context import CheckContext, Settings
 from conformance.contract import report_schema
 from conformance.reference import ReferenceApp, ReferenceConfig
@@ -553,11 +553,11 @@ def test_an_interrupt_while_a_result_is_handled_still_ends_in_a_report() -> None
 
 
 def test_a_signal_while_the_reports_are_written_waits_for_them() -> None:
-    with held_back() as arrived:
+    with interruption.installed(), interruption.acting(), interruption.held():
         os.kill(os.getpid(), signal.SIGTERM)
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.05)  # still here: both were held back
-    assert arrived == [signal.SIGTERM, signal.SIGINT]
+        assert interruption.arrived() == (signal.SIGTERM, signal.SIGINT)
 
 
 # -- bounds that live below the command line ----------------------------------------------

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from conformance import interruption
 from conformance.client import ContractClient
 from conformance.commands.arguments import (
     EXIT_INTERRUPTED,
@@ -24,7 +25,6 @@ from conformance.commands.arguments import (
     positive,
     positive_float,
 )
-from conformance.commands.interrupts import held_back
 from conformance.commands.last_run import LAST, last_seed, remember
 from conformance.commands.report import add_report_flags, write_reports
 from conformance.context import Settings
@@ -49,7 +49,6 @@ from conformance.smoke import (
     SMOKE_MAX_EXAMPLES,
     Sweeper,
     cleaning_up,
-    sigterm_as_interrupt,
     smoke_clause_ids,
 )
 from conformance.target import CONFLICTING_CREDENTIALS, Limits, Target
@@ -213,7 +212,9 @@ def register(commands: Any) -> None:
         "-q", "--quiet", action="store_true", help="print only failures, errors and the totals"
     )
     check.add_argument("-v", "--verbose", action="store_true", help="print every clause's summary")
-    check.set_defaults(handler=check_command)
+    # The run meets a signal that arrived before it (the imports, the parsing) and still
+    # reports: the CLI lets it act only when the run starts.
+    check.set_defaults(handler=check_command, meets_interrupts=True)
 
 
 def check_command(args: argparse.Namespace) -> int:
@@ -274,8 +275,7 @@ def check_command(args: argparse.Namespace) -> int:
         target.recording.listen(log)
     sweeper = Sweeper(ContractClient(target, profile)) if args.smoke else None
     console = console_reporter(sys.stdout, verbose=args.verbose, quiet=args.quiet)
-    # SIGTERM (a cancelled CI job) ends the run as Ctrl-C does: with its report.
-    with target, sigterm_as_interrupt(), cleaning_up(sweeper, fail), console as reporter:
+    with target, cleaning_up(sweeper, fail), console as reporter:
 
         def handle(event: Event) -> None:
             nonlocal report
@@ -285,20 +285,26 @@ def check_command(args: argparse.Namespace) -> int:
                     notes = (*report.notes, sweeper.sweep().note())
                     report = dataclasses.replace(report, notes=notes)
                 event = RunFinished(report)
+                interruption.hold()  # the run is over: a signal now cannot cost the report
             reporter.handle(event)
 
         events = run(
             target, settings, clause_ids=clause_ids, profile=profile, deadline=args.deadline
         )
+        started = next(events)  # from here the runner turns an interrupt into its report
+        # Ctrl-C and SIGTERM (a cancelled CI job) end the run with its report, whenever they
+        # land (conformance.interruption): until here they wait, from here they interrupt.
         try:
-            for event in events:
-                handle(event)
+            with interruption.acting():
+                handle(started)
+                for event in events:
+                    handle(event)
         except KeyboardInterrupt:
             if report is None:  # it landed here, not in the runner: the runner still reports
                 handle(events.throw(KeyboardInterrupt()))
     assert report is not None
     written = True
-    with held_back() as arrived:  # a signal now cannot cost the report
+    with interruption.held():  # a signal now cannot cost the report
         if args.report_json is not None:
             try:
                 write_json_report(report, args.report_json)
@@ -318,7 +324,8 @@ def check_command(args: argparse.Namespace) -> int:
             fail(f"could not remember the seed for --seed last: {exc.strerror or exc}")
     for note in report.notes:
         fail(note)
-    if arrived or any(note.startswith(INTERRUPTED) for note in report.notes):
+    # A signal that arrived at any moment, even one Python swallowed, ends the run as such.
+    if interruption.interrupted() or any(note.startswith(INTERRUPTED) for note in report.notes):
         return EXIT_INTERRUPTED
     code = exit_code(report, strict=args.strict)
     if code == 0 and not (

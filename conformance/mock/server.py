@@ -64,14 +64,16 @@ def serve_mock(
 ) -> None:
     """Serve the mock in the foreground until interrupted (SIGINT or SIGTERM).
 
-    The socket is bound first, so the trace header and ``announce`` know the real port
-    even when ``port`` is 0.
+    The socket is bound and listening first, so the trace header and ``announce`` know
+    the real port even when ``port`` is 0, and a client may connect as soon as it reads
+    the announce.
     """
     import uvicorn
 
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.listen(2048)  # before the announce: whoever reads the URL can connect at once
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{bound}"
