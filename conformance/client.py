@@ -57,13 +57,15 @@ class ContractClient:
         method: str | None = None,
         auth: bool = True,
         json_type: bool = True,
+        omit: frozenset[str] = frozenset(),
     ) -> Exchange:
         """Send one request for ``role``. ``body`` is sent as JSON; ``raw`` as given
         (for malformed bodies; a JSON ``raw`` is still put in the profile's layout);
         ``method`` overrides the route's (for 405 probes). A body goes with
         ``Content-Type: application/json`` unless ``headers`` name one or ``json_type``
-        is False. Raises :class:`~conformance.profile.NotInLayout` for what the
-        profile's layout cannot carry."""
+        is False; the values named in ``omit`` (``user_id``, ...) are left out. Raises
+        :class:`~conformance.profile.NotInLayout` for what the profile's layout cannot
+        carry (or leave out)."""
         request = outgoing(
             self.profile,
             role,
@@ -73,6 +75,7 @@ class ContractClient:
             body=body,
             raw=raw,
             headers=headers or {},
+            omit=omit,
         )
         all_headers = request.headers
         has_type = any(k.lower() == "content-type" for k in all_headers)

@@ -78,12 +78,18 @@ def outgoing(
     body: JSONValue | None,
     raw: bytes | None,
     headers: Mapping[str, str],
+    omit: frozenset[str] = frozenset(),
 ) -> Outgoing:
-    """The request for ``role`` in ``profile``'s layout (see the module docstring)."""
+    """The request for ``role`` in ``profile``'s layout (see the module docstring);
+    the values named in ``omit`` are left out (where the layout can leave them out)."""
     route = profile.route(role)
     verb = method or route.method
     headers_out = dict(headers)
     content = encode(body) if body is not None else raw
+    for name in omit:
+        if route.place(role, name).where == "path":
+            where = f"profile {profile.name!r}: the {role} request's {name} travels in the path"
+            raise NotInLayout(f"{where}, which cannot leave it out")
     if route.canonical:
         path = route.path(user_id=user_id, session_id=session_id)
         return Outgoing(verb, path, (), headers_out, content)
@@ -111,7 +117,7 @@ def outgoing(
     named: list[str] = []
     for name, value in values.items():
         place = route.place(role, name)
-        if place.where == "none" or (preflight and place.where == "body"):
+        if place.where == "none" or (preflight and place.where == "body") or name in omit:
             continue
         if place.where == "body":
             if isinstance(value, Missing):

@@ -7,14 +7,22 @@ namespace, and the conventions CONTRACT.md's "Precisions" allow are accepted.
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
+from conformance.client import ContractClient
 from conformance.context import Settings
 from conformance.leftovers import HARNESS_USERS
+from conformance.mutations import Mutation
+from conformance.profile import Profile
+from conformance.profiles import BUILTINS, parse_profile
+from conformance.records import Verdict
 from conformance.reference import ReferenceConfig
-from conformance.runner import RunFinished, run
+from conformance.runner import RunFinished, run, run_clause, select
 from conformance.target import Target
 from fixtures.broken.incidents import IgnoresUnknownRunFields, RunCreatesMadeUpIds
+from fixtures.layouts.chat_header import ChatHeaderThreePlaces, NestedIdMintedTwice
 
 
 class LenientAutoCreating(RunCreatesMadeUpIds, IgnoresUnknownRunFields):
@@ -41,3 +49,38 @@ def test_no_session_is_made_for_a_user_outside_the_namespace(seed: int) -> None:
     assert users, "the check made no session at all"
     outside = sorted(user for user in users if not user.startswith(HARNESS_USERS))
     assert outside == []
+
+
+THREE_PLACES = ("/session_id", "/session/session_id", "/chatSession/sessionId")
+
+
+def _three_places_profile() -> Profile:
+    """chat-header, with the create answer naming the session in three places."""
+    data = tomllib.loads((BUILTINS / "chat-header.toml").read_text())
+    data["roles"]["create"]["created_id"] = list(THREE_PLACES)
+    return parse_profile(data, origin="test", name="chat-three-places")
+
+
+@pytest.mark.parametrize(
+    ("app_type", "verdict"),
+    [(ChatHeaderThreePlaces, Verdict.PASSED), (NestedIdMintedTwice, Verdict.FAILED)],
+)
+def test_every_place_a_profile_names_for_the_id_is_compared(
+    app_type: type[ChatHeaderThreePlaces], verdict: Verdict
+) -> None:
+    app = app_type(ReferenceConfig(provision_seconds=0.05))
+    (clause,) = select(["ID-001"])
+    with Target(app=app) as target:
+        result = run_clause(
+            clause, ContractClient(target, _three_places_profile()), Settings(seed=3)
+        )
+    assert result.verdict is verdict, result.summary
+    if verdict is Verdict.FAILED:
+        assert "/chatSession/sessionId" in result.summary
+
+
+def test_a_422_may_point_at_the_object_holding_a_missing_property() -> None:
+    """CONTRACT.md, "Precisions": the JSON Schema validators' convention."""
+    mutation = Mutation("missing", "/new_message/parts/0/text", {}, "text dropped")
+    assert mutation.holder == "/new_message/parts/0"
+    assert Mutation("wrong_type", "/ttl_seconds", {}, "x").holder is None
