@@ -4,7 +4,9 @@ schemathesis runs its checks on every response; so does the harness. A probe aim
 clause, but a backend breaks a rule wherever it breaks it: a handler that crashes with a
 ``text/plain`` 500 on a bad body for a live session, a ``403`` page to a foreign
 ``Origin``, a body parser's HTML ``400``. CONTRACT.md ("Precisions") holds every
-response of the run to the JSON-only rule.
+response of the run to the JSON-only rule; and an answer that names the session twice
+(``session_id`` and ``session.session_id``) names one session (ID-001 for a create,
+ID-003 for any other answer), whichever probe provoked it.
 
 :class:`Watch` is what the runner keeps while a run goes on: it judges every exchange of
 every clause (:meth:`Watch.judge`) and hands the violations to the clause they break when
@@ -25,8 +27,10 @@ from conformance.records import ClauseResult, Exchange, Finding, Verdict
 
 #: Every error response is the JSON envelope and leaks nothing.
 JSON_ONLY = "ERR-006"
+#: One id wherever an answer names the session: a create's (201) and any other's.
+CREATE_ID, SAME_ID = "ID-001", "ID-003"
 #: The clauses judged on every exchange of the run.
-PASSIVE = frozenset({JSON_ONLY})
+PASSIVE = frozenset({JSON_ONLY, CREATE_ID, SAME_ID})
 #: Findings kept per clause (the rest are counted).
 KEPT = 5
 
@@ -46,7 +50,10 @@ class Watch:
         """Judge every exchange a clause (``sender``) sent, its clean-up included."""
         for exchange in exchanges:
             response = exchange.response
-            if response is None or response.truncated or response.status < 400:
+            if response is None or response.truncated:
+                continue
+            if response.status < 400:
+                self._one_id(exchange, sender)
                 continue
             self.errors_judged += 1
             problems = envelope_problems(exchange)
@@ -64,6 +71,31 @@ class Watch:
                     ),
                 )
 
+    def _one_id(self, exchange: Exchange, sender: str) -> None:
+        """An answer that names the session at the top and in ``session`` names one
+        session: the two ids are equal."""
+        body = exchange.body_json()
+        session = body.get("session") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or not isinstance(session, dict):
+            return
+        if "session_id" not in body or "session_id" not in session:
+            return
+        top, nested = body["session_id"], session["session_id"]
+        if top == nested and isinstance(top, str) and top.strip():
+            return
+        request = exchange.request
+        clause = CREATE_ID if exchange.status == 201 else SAME_ID
+        self._add(
+            clause,
+            Finding(
+                f"seen while checking {sender}: {request.method} {request.url} answered "
+                f"{exchange.status} naming the session {top!r} as session_id but {nested!r} "
+                "as session.session_id",
+                "one non-empty id wherever an answer names the session",
+                exchange,
+            ),
+        )
+
     def settle(self, result: ClauseResult) -> ClauseResult:
         """``result`` with what was seen of its clause on the whole run: failed with
         that evidence (after the clause's own findings), or ``error`` when the run saw
@@ -77,6 +109,8 @@ class Watch:
             if f.exchange is None or f.exchange.index not in own
         ]
         if not seen:
+            if result.clause_id != JSON_ONLY:
+                return result
             if result.verdict is Verdict.PASSED and self.errors_judged == 0:
                 return dataclasses.replace(
                     result,
