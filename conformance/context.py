@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from conformance.client import ContractClient
-from conformance.leftovers import sessions_made
+from conformance.leftovers import HARNESS_USERS, sessions_made
 from conformance.records import Exchange, JSONValue
 from conformance.registry import Clause
 
@@ -85,6 +85,9 @@ class CheckContext:
         #: What the check says it did, for a clause that passed (default: the runner
         #: counts the exchanges); e.g. a clause decided by an exploration it shares.
         self.summary: str | None = None
+        #: Sessions the check's traffic made for users outside the harness's namespace
+        #: (left alone by the clean-up; the run names them in its notes).
+        self.foreign: set[tuple[str, str]] = set()
 
     # -- names ----------------------------------------------------------------------------
 
@@ -166,11 +169,16 @@ class CheckContext:
         """Delete, best effort, every session this check created and did not delete: those
         it tracked, and any other its traffic may have made for a user id of the harness's
         (:func:`~conformance.leftovers.sessions_made`). No other user's session is touched."""
+        sent = self.client.target.since(self._mark)
+        for key in sorted(sessions_made(self.client, sent, everyone=True)):
+            if key in self._deleted or key in self._created:
+                continue
+            if key[0].startswith(HARNESS_USERS):
+                self._created[key] = True
+            else:  # never deleted: the session of a user who is not the harness's
+                self.foreign.add(key)
         if not self.client.profile.has("delete"):
             return
-        for key in sorted(sessions_made(self.client, self.client.target.since(self._mark))):
-            if key not in self._deleted:
-                self._created.setdefault(key, True)
         for user_id, session_id in list(self._created):
             try:
                 self.client.delete(user_id, session_id)

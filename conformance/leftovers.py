@@ -24,8 +24,11 @@ __all__ = ["HARNESS_USERS", "sessions_made"]
 Key = tuple[str, str]
 
 
-def sessions_made(client: ContractClient, exchanges: Iterable[Exchange]) -> set[Key]:
-    """(user, session) of every session these exchanges may have made, for harness users."""
+def sessions_made(
+    client: ContractClient, exchanges: Iterable[Exchange], *, everyone: bool = False
+) -> set[Key]:
+    """(user, session) of every session these exchanges may have made, for harness users
+    (``everyone``: for any user, those the harness must not touch included)."""
     routes = _routes(client)
     found: set[Key] = set()
     for exchange in exchanges:
@@ -39,7 +42,9 @@ def sessions_made(client: ContractClient, exchanges: Iterable[Exchange]) -> set[
                 found.update(_from_create(exchange, unquote(match["user"])))
             elif exchange.status == 200:  # a run that succeeded: its session exists now
                 found.update(_from_run(exchange))
-    return {key for key in found if key[0].startswith(HARNESS_USERS) and key[1].strip()}
+    return {
+        key for key in found if (everyone or key[0].startswith(HARNESS_USERS)) and key[1].strip()
+    }
 
 
 def _routes(client: ContractClient) -> list[tuple[str, str, re.Pattern[str]]]:

@@ -21,6 +21,7 @@ from conformance import __version__, interruption
 from conformance.checks import all_checks
 from conformance.client import ContractClient
 from conformance.context import CheckContext, NotApplicable, Settings, Undecided
+from conformance.leftovers import HARNESS_USERS
 from conformance.passive import PASSIVE, Watch
 from conformance.profile import CANONICAL, NotInLayout, Profile
 from conformance.records import ClauseResult, Exchange, Finding, RunReport, Verdict
@@ -161,7 +162,7 @@ def run(
                 )
             else:
                 mark = target.mark()
-                result = run_clause(clause, client, settings)
+                result = run_clause(clause, client, settings, notes=notes)
                 watch.judge(target.since(mark), clause.id)
                 result = watch.settle(result)
                 if result.verdict is Verdict.ERROR and result.summary.startswith(NO_ANSWER):
@@ -207,8 +208,15 @@ def run(
     yield RunFinished(report)
 
 
-def run_clause(clause: Clause, client: ContractClient, settings: Settings) -> ClauseResult:
-    """Run one clause's check and turn what happened into a verdict."""
+def run_clause(
+    clause: Clause,
+    client: ContractClient,
+    settings: Settings,
+    *,
+    notes: list[str] | None = None,
+) -> ClauseResult:
+    """Run one clause's check and turn what happened into a verdict; ``notes`` gets what
+    the run must say besides (sessions made for users outside the harness's namespace)."""
     seed = clause_seed(settings.seed, clause.id)
     missing = _missing(clause, client.profile, settings)
     if missing is not None:
@@ -249,6 +257,13 @@ def run_clause(clause: Clause, client: ContractClient, settings: Settings) -> Cl
         # Also after an interrupt; a second signal cuts the clean-up short.
         with client.target.overtime(CLEANUP_OVERTIME), interruption.acting():
             ctx.cleanup()
+        if ctx.foreign and notes is not None:
+            shown = ", ".join(f"{sid!r} of user {user!r}" for user, sid in sorted(ctx.foreign)[:5])
+            notes.append(
+                f"left alone: {clause.id}'s requests made {len(ctx.foreign)} session(s) for "
+                f"users outside the harness's namespace ({HARNESS_USERS}...), which it never "
+                f"deletes: {shown}"
+            )
     duration = (time.perf_counter() - started) * 1000
     exchanges = client.target.since(mark)
     sent = client.target.mark() - mark

@@ -19,6 +19,7 @@ from conformance.profile import Profile
 from conformance.profiles import BUILTINS, parse_profile
 from conformance.records import Verdict
 from conformance.reference import ReferenceConfig
+from conformance.reference.models import FieldError
 from conformance.runner import RunFinished, run, run_clause, select
 from conformance.target import Target
 from fixtures.broken.incidents import IgnoresUnknownRunFields, RunCreatesMadeUpIds
@@ -84,3 +85,23 @@ def test_a_422_may_point_at_the_object_holding_a_missing_property() -> None:
     mutation = Mutation("missing", "/new_message/parts/0/text", {}, "text dropped")
     assert mutation.holder == "/new_message/parts/0"
     assert Mutation("wrong_type", "/ttl_seconds", {}, "x").holder is None
+
+
+class AcceptsAnyRunUser(LenientAutoCreating):
+    """Also runs (and so creates) for user ids that break their pattern."""
+
+    def validate_run(self, body: object) -> list[FieldError]:
+        return [e for e in super().validate_run(body) if not e.path.startswith("/user_id")]
+
+
+def test_sessions_made_for_users_outside_the_namespace_are_named_in_the_notes() -> None:
+    """The harness never deletes another user's session; what its probes made for user
+    ids outside ``sc-`` (a lax backend auto-creating for ``' 0'``) is named instead."""
+    app = AcceptsAnyRunUser(ReferenceConfig(provision_seconds=0.05))
+    with Target(app=app) as target:
+        events = list(run(target, Settings(seed=3, max_examples=10), clause_ids=["VAL-005"]))
+    finished = events[-1]
+    assert isinstance(finished, RunFinished)
+    named = [n for n in finished.report.notes if n.startswith("left alone: VAL-005")]
+    assert named, finished.report.notes
+    assert "outside the harness's namespace" in named[0]
