@@ -19,25 +19,37 @@ select such a clause still says, in its notes, what it saw of it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
 
 from conformance.expectations import describe, envelope_problems
+from conformance.generation import is_missing_id
+from conformance.profile import Profile
 from conformance.records import ClauseResult, Exchange, Finding, Verdict
 
 #: Every error response is the JSON envelope and leaks nothing.
 JSON_ONLY = "ERR-006"
 #: One id wherever an answer names the session: a create's (201) and any other's.
 CREATE_ID, SAME_ID = "ID-001", "ID-003"
+#: A sentinel session id is refused (400), never looked up (404) or served (2xx): in a
+#: path, in a run body, in a create body.
+SENTINEL_PATH, SENTINEL_RUN, SENTINEL_CREATE = "SENT-001", "SENT-002", "SENT-004"
 #: The clauses judged on every exchange of the run.
-PASSIVE = frozenset({JSON_ONLY, CREATE_ID, SAME_ID})
+PASSIVE = frozenset({JSON_ONLY, CREATE_ID, SAME_ID, SENTINEL_PATH, SENTINEL_RUN, SENTINEL_CREATE})
 #: Findings kept per clause (the rest are counted).
 KEPT = 5
 
 
 @dataclass(slots=True)
 class Watch:
-    """The passive judgements of one run (mutable: the runner feeds it exchanges)."""
+    """The passive judgements of one run (mutable: the runner feeds it exchanges).
+
+    ``roles`` tells which role a request was sent to (method and path against the
+    profile's routes), for the judgements that depend on it; None: not known."""
+
+    roles: Callable[[Exchange], tuple[str, str | None] | None] = lambda _: None
 
     #: Violations seen so far, per clause id.
     seen: dict[str, list[Finding]] = field(default_factory=dict)
@@ -52,6 +64,7 @@ class Watch:
             response = exchange.response
             if response is None or response.truncated:
                 continue
+            self._sentinel(exchange, sender)
             if response.status < 400:
                 self._one_id(exchange, sender)
                 continue
@@ -92,6 +105,40 @@ class Watch:
                 f"{exchange.status} naming the session {top!r} as session_id but {nested!r} "
                 "as session.session_id",
                 "one non-empty id wherever an answer names the session",
+                exchange,
+            ),
+        )
+
+    def _sentinel(self, exchange: Exchange, sender: str) -> None:
+        """A request naming a sentinel session id (path, or a run's or create's body)
+        answered 2xx or 404: it was looked up or served, not refused."""
+        status = exchange.status or 0
+        if not (200 <= status < 300 or status == 404):
+            return
+        found = self.roles(exchange)
+        if found is None:
+            return
+        role, path_id = found
+        sent = exchange.sent_json()
+        body_id = sent.get("session_id") if isinstance(sent, dict) else None
+        # (An empty or blank path segment may route elsewhere: only named sentinels.)
+        if path_id is not None and path_id.strip() and is_missing_id(path_id):
+            clause, shown = SENTINEL_PATH, path_id
+        elif not isinstance(body_id, str) or not is_missing_id(body_id):
+            return
+        elif role in ("run", "run_stream"):
+            clause, shown = SENTINEL_RUN, body_id
+        elif role == "create" and "session_id" in sent:  # type: ignore[operator]
+            clause, shown = SENTINEL_CREATE, body_id
+        else:
+            return
+        request = exchange.request
+        self._add(
+            clause,
+            Finding(
+                f"seen while checking {sender}: {request.method} {request.url} named the "
+                f"sentinel session id {shown!r} and was answered {status}",
+                "400 SESSION_ID_MISSING: a sentinel is refused, never looked up or served",
                 exchange,
             ),
         )
@@ -153,3 +200,30 @@ class Watch:
             kept.append(finding)
         else:
             self.more[clause_id] = self.more.get(clause_id, 0) + 1
+
+
+def roles_of(
+    profile: Profile, base_url: str
+) -> Callable[[Exchange], tuple[str, str | None] | None]:
+    """Which role of ``profile`` a request was sent to, and the session id its path
+    named (None: the path names none), from its method and path; None: no role's."""
+    base = re.escape(urlsplit(base_url).path.rstrip("/"))
+    routes = []
+    for role, route in profile.routes:
+        pattern = re.escape(route.template)
+        for name in ("user_id", "session_id"):
+            pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>[^/]*)")
+        pattern = re.sub(r"\\\{[^}]*\\\}", "[^/]*", pattern)  # the profile's variables
+        routes.append((role, route.method, re.compile(base + pattern)))
+
+    def role_of(exchange: Exchange) -> tuple[str, str | None] | None:
+        request = exchange.request
+        path = urlsplit(request.url).path
+        for role, method, pattern in routes:
+            match = pattern.fullmatch(path)
+            if match is not None and request.method == method:
+                found = match.groupdict().get("session_id")
+                return role, None if found is None else unquote(found)
+        return None
+
+    return role_of

@@ -22,7 +22,7 @@ from conformance.checks import all_checks
 from conformance.client import ContractClient
 from conformance.context import CheckContext, NotApplicable, Settings, Undecided
 from conformance.leftovers import HARNESS_USERS
-from conformance.passive import PASSIVE, Watch
+from conformance.passive import PASSIVE, Watch, roles_of
 from conformance.profile import CANONICAL, NotInLayout, Profile
 from conformance.records import ClauseResult, Exchange, Finding, RunReport, Verdict
 from conformance.registry import Clause, registry
@@ -144,7 +144,7 @@ def run(
         if unusable:
             notes.append(unusable)
         went_away = False
-        watch = Watch()
+        watch = Watch(roles=roles_of(profile, target.base_url))
         # The clauses judged on every exchange come last, when the run has seen it all.
         order = sorted(clauses, key=lambda clause: clause.id in PASSIVE)
         for clause in order:

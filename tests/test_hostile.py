@@ -53,6 +53,7 @@ from fixtures.hostile import (
     on_paths,
     slow_provisioning,
 )
+from tests.peak import parent_high_water_kib, wait_measured
 
 pytestmark = pytest.mark.socket
 
@@ -264,28 +265,23 @@ PEAK_RSS_MIB = 300
 
 def check_measured(url: str, tmp_path: Path, *extra: str) -> tuple[Outcome, float]:
     """``check URL`` with small bounds in a subprocess of its own, and its peak RSS in
-    MiB (``wait4``: this child's alone); the common promises of :func:`check` hold,
-    and the peak stays under :data:`PEAK_RSS_MIB`."""
+    MiB (its own, :mod:`tests.peak`); the common promises of :func:`check` hold, and the
+    peak stays under :data:`PEAK_RSS_MIB`."""
     path, out, err = tmp_path / "report.json", tmp_path / "stdout", tmp_path / "stderr"
     command = [sys.executable, "-m", "conformance.cli", "check", url, *SMALL,
                "--report-json", str(path), *extra]  # fmt: skip
+    inherited = parent_high_water_kib()
     with out.open("w") as stdout, err.open("w") as stderr:
         process = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=ROOT)
     started = time.monotonic()
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() - started > DEADLINE + 60:  # a hang: fail, never wait forever
-            process.kill()
-            process.wait()
-            pytest.fail(f"the run did not end: {command}")
-        time.sleep(0.05)
-    process.returncode = os.waitstatus_to_exitcode(status)
+    try:  # a hang: fail, never wait forever
+        _, peak_kib = wait_measured(process, inherited, give_up_after=DEADLINE + 60)
+    except TimeoutError:
+        pytest.fail(f"the run did not end: {command}")
     seconds = time.monotonic() - started
     console = out.read_text(encoding="utf-8") + err.read_text(encoding="utf-8")
     outcome = Outcome(process.returncode, _valid_report(path), console, seconds)
-    peak = usage.ru_maxrss / 1024  # KiB on Linux
+    peak = peak_kib / 1024
     assert seconds < DEADLINE + CLEANUP_OVERTIME, seconds
     assert "Traceback" not in console, console
     assert peak < PEAK_RSS_MIB, f"peak RSS {peak:.0f} MiB"

@@ -37,6 +37,7 @@ from conformance.reference import ReferenceConfig
 from conformance.reference.app import ReferenceApp
 from fixtures.broken.lifecycle import CreateAnswers200
 from fixtures.hostile import HostileServer, basic_auth_target, near_miss_target
+from tests.peak import parent_high_water_kib, wait_measured
 
 pytestmark = pytest.mark.socket
 
@@ -44,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "tok-Leak-4f1c9a7e2b"
 USER, PASSWORD = "alice", "s3cret/pw+Z9"
 WRITTEN = f"{USER}:{quote(PASSWORD, safe='')}"  # as it is written in the URL
-#: The peak RSS the CLI may reach (measured with wait4 on its process).
+#: The peak RSS the CLI may reach (its own, measured by :mod:`tests.peak`).
 MAX_RSS_MIB = 300
 FLAGS = ["--seed", "11", "--max-examples", "2", "--timeout", "5", "--request-deadline", "10",
          "--deadline", "60", "-v"]  # fmt: skip
@@ -114,12 +115,14 @@ def server(case: Case) -> Iterator[HostileServer]:
 
 
 def _run(command: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str, str, int]:
-    """Exit code, stdout, stderr and peak RSS (KiB, from wait4) of ``command``."""
+    """Exit code, stdout, stderr and peak RSS (KiB, its own: :mod:`tests.peak`) of
+    ``command``."""
     streams: dict[str, bytes] = {}
 
     def read(name: str, pipe: IO[bytes]) -> None:
         streams[name] = pipe.read()
 
+    inherited = parent_high_water_kib()
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                           cwd=cwd) as process:  # fmt: skip
         assert process.stdout is not None
@@ -128,12 +131,11 @@ def _run(command: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str, 
                    threading.Thread(target=read, args=("err", process.stderr))]  # fmt: skip
         for reader in readers:
             reader.start()
-        _, status, usage = os.wait4(process.pid, 0)  # this process's own peak RSS
-        process.returncode = os.waitstatus_to_exitcode(status)
+        _, peak = wait_measured(process, inherited, give_up_after=600)
         for reader in readers:
             reader.join()
     out, err = (streams[name].decode("utf-8", "replace") for name in ("out", "err"))
-    return process.returncode, out, err, usage.ru_maxrss
+    return process.returncode, out, err, peak
 
 
 def test_no_form_of_any_secret_reaches_any_output(
