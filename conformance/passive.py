@@ -67,22 +67,27 @@ class Watch:
             self._sentinel(exchange, sender)
             if response.status < 400:
                 self._one_id(exchange, sender)
-                continue
-            self.errors_judged += 1
-            problems = envelope_problems(exchange)
-            if problems:
-                request = exchange.request
-                self._add(
-                    JSON_ONLY,
-                    Finding(
-                        f"seen while checking {sender}: {request.method} {request.url} "
-                        f"answered {response.status}: {'; '.join(problems)}; "
-                        f"got {describe(exchange)}",
-                        "every error response of the run, whichever probe provoked it, is "
-                        "the JSON error envelope and leaks no internals",
-                        exchange,
-                    ),
-                )
+            else:
+                self._json_only(exchange, sender)
+
+    def _json_only(self, exchange: Exchange, sender: str) -> None:
+        """An error response is the JSON error envelope and leaks no internals."""
+        self.errors_judged += 1
+        problems = envelope_problems(exchange)
+        if not problems:
+            return
+        request = exchange.request
+        self._add(
+            JSON_ONLY,
+            Finding(
+                f"seen while checking {sender}: {request.method} {request.url} "
+                f"answered {exchange.status}: "
+                f"{'; '.join(problems)}; got {describe(exchange)}",
+                "every error response of the run, whichever probe provoked it, is "
+                "the JSON error envelope and leaks no internals",
+                exchange,
+            ),
+        )
 
     def _one_id(self, exchange: Exchange, sender: str) -> None:
         """An answer that names the session at the top and in ``session`` names one
@@ -128,7 +133,7 @@ class Watch:
             return
         elif role in ("run", "run_stream"):
             clause, shown = SENTINEL_RUN, body_id
-        elif role == "create" and "session_id" in sent:  # type: ignore[operator]
+        elif role == "create":  # a client-chosen id that is a sentinel
             clause, shown = SENTINEL_CREATE, body_id
         else:
             return
