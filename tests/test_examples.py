@@ -138,4 +138,7 @@ def test_nox_has_the_gate_session() -> None:
         timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+    listed = set(re.findall(r"^[*-] (\w+)", result.stdout, flags=re.MULTILINE))
+    # `nox` runs the whole gate: every test, the slow ones included.
+    assert {"gate", "tests", "slow", "lint", "typing", "cli", "mutants", "adk"} <= listed
     assert re.search(r"^- gate -> The CI gate, locally", result.stdout, re.MULTILINE)
