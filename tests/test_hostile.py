@@ -54,7 +54,8 @@ from fixtures.hostile import (
     slow_provisioning,
 )
 
-pytestmark = pytest.mark.socket
+# slow: 38 runs of the CLI against misbehaving servers (about 30 s on 2 idle cores).
+pytestmark = [pytest.mark.socket, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Every run's whole-run deadline, and the bounds of each exchange.
