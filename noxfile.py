@@ -1,4 +1,6 @@
-"""The whole gate: `nox` runs every session; `nox -s tests -- -k LIFE-001` is the inner loop."""
+"""The whole gate: `nox` runs every session, the tests marked slow included.
+
+`nox -s tests -- -k LIFE-001` is the inner loop."""
 
 from __future__ import annotations
 
@@ -9,16 +11,25 @@ import time
 
 import nox
 
-nox.options.sessions = ["lint", "typing", "tests", "cli", "mutants", "adk"]
+nox.options.sessions = ["lint", "typing", "tests", "slow", "cli", "mutants", "adk"]
 nox.options.reuse_existing_virtualenvs = True
 PYTHON = "3.11"
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The test suite (real servers on 127.0.0.1, in-process ASGI)."""
+    """The test suite but the tests marked slow, as a plain `pytest` runs it (real servers
+    on 127.0.0.1, in-process ASGI). Everything: `nox -s tests -- -m 'slow or not slow'`."""
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def slow(session: nox.Session) -> None:
+    """The tests marked slow, that a plain `pytest` leaves out: the zoo's full runs, hostile
+    targets, the independent servers, the signal sweep, the benchmarks."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "slow", *session.posargs)
 
 
 @nox.session(python=PYTHON)

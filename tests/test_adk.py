@@ -33,6 +33,7 @@ def _expected() -> dict[str, str]:
 
 
 @pytest.mark.socket
+@pytest.mark.slow
 @pytest.mark.skipif(
     installed_version() is None,
     reason="google-adk is not installed (pip install -e '.[adk]'; CI installs it)",

@@ -12,7 +12,7 @@ import pytest
 from conformance.cli import main
 from fixtures.servers.stdlib_server import start
 
-pytestmark = pytest.mark.socket
+pytestmark = [pytest.mark.socket, pytest.mark.slow]  # full runs against the stdlib server
 
 
 @pytest.mark.parametrize("seed", ["3", "2718"])

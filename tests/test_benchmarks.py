@@ -15,7 +15,7 @@ from benchmarks.run import balance, main
 from conformance.cli import main as cli_main
 from conformance.exchange_log import read_log
 
-pytestmark = pytest.mark.socket
+pytestmark = [pytest.mark.socket, pytest.mark.slow]
 
 
 def test_record_exchanges_writes_every_exchange(tmp_path: Path) -> None:

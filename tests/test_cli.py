@@ -56,6 +56,7 @@ def test_bundled_reference_passes_every_clause(in_process_report: dict[str, obje
 
 
 @pytest.mark.socket
+@pytest.mark.slow  # a second full run, over a socket
 def test_same_verdicts_over_a_real_socket(
     in_process_report: dict[str, object],
     reference_server: Callable[..., RunningServer],

@@ -10,6 +10,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,7 +21,7 @@ from conformance.reference import ReferenceApp, ReferenceConfig, create_app
 from conformance.serving import serve_in_thread
 from conformance.target import Target
 from fixtures.broken import Mutant, check_mutant
-from fixtures.broken.concurrency import MUTANTS
+from fixtures.broken.concurrency import MUTANTS, LookupThenDelete
 from tests.families import CONCURRENCY
 
 CLAUSES = CONCURRENCY.clauses
@@ -66,6 +67,36 @@ def test_caught_over_a_real_socket(mutant: type[Mutant]) -> None:
         for clause_id in mutant.trips:
             result = RUNS.run(target, clause_id, 1)
             assert result.verdict is Verdict.FAILED, result.summary
+
+
+@pytest.mark.socket
+def test_lookup_then_delete_shows_however_late_the_other_delete_comes() -> None:
+    # On a loaded machine a burst spreads out: another connection's delete may reach the
+    # server only after the first was answered. The fault shows all the same, for as long
+    # as the replica lags (the clock stands still here, then jumps past the lag), and one
+    # connection alone sees a conformant server.
+    now = [0.0]
+    app = LookupThenDelete(RUNS.config(), clock=lambda: now[0])
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with (
+        serve_in_thread(app) as server,
+        httpx.Client(base_url=server.url, headers=auth) as one,
+        httpx.Client(base_url=server.url, headers=auth) as other,
+    ):
+
+        def session() -> str:
+            created = one.post("/users/sc-race/sessions", json={})
+            assert created.status_code == 201, created.text
+            return f"/users/sc-race/sessions/{created.json()['session_id']}"
+
+        path = session()
+        assert one.delete(path).status_code == 200
+        assert other.delete(path).status_code == 200  # answered after the first: still 200
+        path = session()
+        assert one.delete(path).status_code == 200
+        assert one.delete(path).status_code == 404  # its own connection reads its write
+        now[0] += LookupThenDelete.replica_lag
+        assert other.delete(path).status_code == 404  # the replica caught up
 
 
 @pytest.mark.parametrize(("clause_id", "method"), [("CONC-002", "POST"), ("CONC-004", "DELETE")])

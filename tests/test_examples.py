@@ -106,6 +106,7 @@ def _not_install(line: str) -> bool:
 
 
 @pytest.mark.socket
+@pytest.mark.slow  # the job's full check and smoke run
 def test_the_github_job_gates_a_backend_and_leaves_the_reports(tmp_path: Path) -> None:
     job = yaml.safe_load(GITHUB.read_text(encoding="utf-8"))["jobs"]["conformance"]
     runs = [step["run"] for step in job["steps"] if "run" in step and _not_install(step["run"])]
@@ -119,6 +120,7 @@ def test_the_github_job_gates_a_backend_and_leaves_the_reports(tmp_path: Path) -
 
 
 @pytest.mark.socket
+@pytest.mark.slow  # the job's full check
 def test_the_gitlab_job_gates_a_backend_and_leaves_the_reports(tmp_path: Path) -> None:
     job = yaml.safe_load(GITLAB.read_text(encoding="utf-8"))["session-contract"]
     lines = [line for line in [*job["before_script"], *job["script"]] if _not_install(line)]
@@ -138,4 +140,7 @@ def test_nox_has_the_gate_session() -> None:
         timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+    listed = set(re.findall(r"^[*-] (\w+)", result.stdout, flags=re.MULTILINE))
+    # `nox` runs the whole gate: every test, the slow ones included.
+    assert {"gate", "tests", "slow", "lint", "typing", "cli", "mutants", "adk"} <= listed
     assert re.search(r"^- gate -> The CI gate, locally", result.stdout, re.MULTILINE)

@@ -55,7 +55,8 @@ from fixtures.hostile import (
 )
 from tests.peak import parent_high_water_kib, wait_measured
 
-pytestmark = pytest.mark.socket
+# slow: 38 runs of the CLI against misbehaving servers (about 30 s on 2 idle cores).
+pytestmark = [pytest.mark.socket, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Every run's whole-run deadline, and the bounds of each exchange.

@@ -29,7 +29,8 @@ from conformance.records import Verdict
 from conformance.runner import RunFinished, run
 from conformance.target import Target
 
-pytestmark = pytest.mark.socket
+# slow: full runs against four servers at three seeds each.
+pytestmark = [pytest.mark.socket, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "independent-token-41c7"

@@ -378,6 +378,7 @@ def _run_all(profile: Profile, app: ASGIApp, **options: object) -> dict[str, Cla
     raise AssertionError("the run never finished")
 
 
+@pytest.mark.slow  # a full run per layout
 @pytest.mark.parametrize(("name", "app_type"), LAYOUTS)
 def test_a_conformant_server_in_another_layout_passes(name: str, app_type: type[LayoutApp]) -> None:
     app = app_type(ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN))

@@ -86,6 +86,7 @@ def test_the_entry_point_is_declared() -> None:
     assert plugins["session_conformance"] == "conformance.pytest_plugin"
 
 
+@pytest.mark.slow  # every clause, as pytest items
 def test_one_line_adds_every_clause_to_the_team_suite(team: pytest.Pytester) -> None:
     result = _pytest(team, "--session-contract-seed", "7", "-v")
     result.assert_outcomes(passed=CLAUSES + 2)  # the contract, and the team's two tests
@@ -115,6 +116,7 @@ def stdlib_backend() -> Iterator[str]:
 
 
 @pytest.mark.socket
+@pytest.mark.slow  # every clause, over a socket
 def test_a_running_backend_over_a_socket(team: pytest.Pytester, stdlib_backend: str) -> None:
     """``--session-contract-url``: the stdlib server, a conformant backend written apart."""
     result = _pytest(team, "-o", "addopts=", "--session-contract-url", stdlib_backend,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jsonschema
@@ -79,3 +80,13 @@ def test_a_broken_registry_is_refused_with_the_place(
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     with pytest.raises(ContractFileError, match=message):
         load_registry(path)
+
+
+def test_the_readmes_state_the_number_of_server_clauses() -> None:
+    count = len(registry().of_subject("server"))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"registry of {count} server clauses" in readme
+    for path in (ROOT / "README.md", ROOT / "examples" / "README.md"):
+        badges = re.findall(r"session contract \| (\d+)/(\d+) passed", path.read_text("utf-8"))
+        assert badges, f"{path.name} shows no badge example"
+        assert {int(n) for pair in badges for n in pair} == {count}, path

@@ -154,6 +154,7 @@ def test_the_failure_is_a_numbered_script_with_captured_variables() -> None:
     assert not any(value in text for value in minted)
 
 
+@pytest.mark.slow  # four explorations
 def test_replay_by_seed_sends_the_same_sequence() -> None:
     first = _failed_finding(RunCacheOutlivesDelete, "STATE-001", 2)
     again = _failed_finding(RunCacheOutlivesDelete, "STATE-001", 2)

@@ -46,6 +46,7 @@ async def always_ok(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": json.dumps(ANSWER).encode()})
 
 
+@pytest.mark.slow  # two full runs, about 40 s each on 2 shared cores
 @pytest.mark.parametrize("seed", [3, 1009])
 def test_a_target_answering_only_2xx_passes_no_error_clause(seed: int) -> None:
     settings = Settings(

@@ -209,6 +209,7 @@ def runs(request: pytest.FixtureRequest) -> Runs:
 
 
 @RUNS_TIMEOUT
+@pytest.mark.slow  # the tests that read `runs`: hundreds of clause runs
 @pytest.mark.parametrize(
     ("mutant", "clause_id", "seed"),
     [
@@ -243,6 +244,7 @@ def test_a_failure_on_a_mutant_carries_its_evidence() -> None:
 
 
 @RUNS_TIMEOUT
+@pytest.mark.slow  # the tests that read `runs`: hundreds of clause runs
 @pytest.mark.parametrize("specimen", zoo(), ids=_ids(zoo()))
 def test_a_full_run_trips_the_declared_clauses_and_shows_the_others(
     specimen: Specimen, runs: Runs, record_property: pytest.RecordProperty
@@ -260,6 +262,7 @@ def test_a_full_run_trips_the_declared_clauses_and_shows_the_others(
 
 
 @RUNS_TIMEOUT
+@pytest.mark.slow  # the tests that read `runs`: hundreds of clause runs
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_reference_trips_nothing(seed: int, runs: Runs) -> None:
     verdicts = runs[("ReferenceApp", seed, ALL)]
@@ -269,6 +272,7 @@ def test_the_reference_trips_nothing(seed: int, runs: Runs) -> None:
 
 
 @RUNS_TIMEOUT
+@pytest.mark.slow  # the tests that read `runs`: hundreds of clause runs
 @pytest.mark.parametrize("variant", conformant(), ids=[c.__name__ for c in conformant()])
 def test_the_conformant_variants_trip_nothing(variant: type[Mutant], runs: Runs) -> None:
     failed = {
@@ -281,6 +285,7 @@ def test_the_conformant_variants_trip_nothing(variant: type[Mutant], runs: Runs)
 
 
 @pytest.mark.socket
+@pytest.mark.slow
 @pytest.mark.parametrize("mutant", OVER_A_SOCKET, ids=[m.__name__ for m in OVER_A_SOCKET])
 def test_caught_over_a_real_socket(mutant: type[Mutant]) -> None:
     with serve_in_thread(_app(mutant)) as server, Target(server.url, token=TOKEN) as target:
@@ -293,6 +298,7 @@ def test_caught_over_a_real_socket(mutant: type[Mutant]) -> None:
 
 
 @pytest.mark.socket
+@pytest.mark.slow
 def test_the_score_runs_the_cli_against_a_served_mutant(tmp_path: Path) -> None:
     markdown = tmp_path / "score.md"
     code = score.main(
@@ -318,6 +324,7 @@ def test_the_score_runs_the_cli_against_a_served_mutant(tmp_path: Path) -> None:
 
 
 @pytest.mark.socket
+@pytest.mark.slow
 def test_the_score_fails_on_a_missed_mutant_and_on_a_false_positive() -> None:
     settings = score.ScoreSettings(scope="trips", jobs=1, max_examples=3)
     missed = score.score_one(
