@@ -28,9 +28,9 @@ from conformance.exchange_log import ExchangeLog
 from conformance.profile import Profile
 from conformance.profiles import ProfileError, load_profile
 from conformance.progress import console_reporter
-from conformance.records import RunReport
+from conformance.records import RunReport, Verdict
 from conformance.redaction import public_url, redactor_for, userinfo_of
-from conformance.reporting.curl import url_word
+from conformance.reporting.curl import SERVE_IT, url_word
 from conformance.reporting.json_report import write_json_report
 from conformance.runner import (
     INTERRUPTED,
@@ -130,6 +130,8 @@ def check_command(args: argparse.Namespace) -> int:
             nonlocal report
             if isinstance(event, RunFinished):
                 report = dataclasses.replace(event.report, replay=_replay(args, seed))
+                if args.url is None and _reproducible(report):
+                    report = dataclasses.replace(report, notes=(*report.notes, _serve_it(args)))
                 if sweeper is not None:  # before the summary, so the summary tells of it
                     notes = (*report.notes, sweeper.sweep().note())
                     report = dataclasses.replace(report, notes=notes)
@@ -202,6 +204,21 @@ def profile_of(args: argparse.Namespace) -> Profile:
             "only; give the URL of a target in that layout"
         )
     return profile
+
+
+def _reproducible(report: RunReport) -> bool:
+    """Whether the report shows curl lines to run (a clause failed or is undecided)."""
+    return any(r.verdict in (Verdict.FAILED, Verdict.ERROR) for r in report.results)
+
+
+def _serve_it(args: argparse.Namespace) -> str:
+    """How to serve the in-process reference so that the curl lines reach it."""
+    parts = ["session-conformance serve --port 8000", "--cors-origin", REFERENCE_CORS_ORIGIN]
+    if args.cors_origin:
+        parts[-1] = shlex.quote(args.cors_origin)
+    if args.provision_seconds != 0.5:
+        parts += ["--provision-seconds", f"{args.provision_seconds:g}"]
+    return SERVE_IT.format(serve=f"export {TOKEN_ENV}=any-token; {' '.join(parts)} &")
 
 
 def _replay(args: argparse.Namespace, seed: int) -> str:
