@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from conformance.causes import Cause, causes_of
 from conformance.records import ClauseResult, Exchange, Finding, RunReport, Verdict
 from conformance.reporting.curl import curl
 from conformance.reporting.json_report import replay_command
@@ -76,6 +77,7 @@ class ConsoleReporter:
         self._family_table(report)
         failures = [r for r in report.results if r.verdict is Verdict.FAILED]
         if failures:
+            self._causes(causes_of(failures), len(failures))
             self._line()
             self._line("Failures")
             self._line("========")
@@ -110,6 +112,18 @@ class ConsoleReporter:
             f"{totals['not_applicable']} not applicable, {totals['error']} error "
             f"of {totals['total']} clauses in {report.duration_ms / 1000:.1f}s (seed {report.seed})"
         )
+
+    def _causes(self, causes: tuple[Cause, ...], failed: int) -> None:
+        self._line()
+        self._line(f"Failures by cause ({failed} failed clause(s), {len(causes)} cause(s))")
+        self._line("=================")
+        for number, cause in enumerate(causes, 1):
+            self._line(f"  {number}. {_clip(cause.headline(), 200)}")
+            if cause.shape is not None:
+                self._line(f"     breaks {len(cause.clauses)}: {', '.join(cause.clauses)}")
+                self._line(f"     e.g. {_clip(cause.example, 200)}")
+            else:
+                self._line(f"     breaks {', '.join(cause.clauses)}")
 
     def _family_table(self, report: RunReport) -> None:
         families: dict[str, dict[Verdict, int]] = {}
