@@ -1,19 +1,19 @@
 """The command line: ``session-conformance check | serve | clauses``.
 
 A thin shell over the runner and the reference; each subcommand lives in
-:mod:`conformance.commands`. Exit codes (documented in the README):
+:mod:`conformance.commands`. Exit codes, the same for every subcommand (one table in the
+README):
 
 - 0: every applicable clause passed (``not_applicable`` clauses do not count);
 - 1: a clause failed (a MUST clause; with ``--strict`` any clause);
-- 2: usage error (bad flag, bad URL, unknown clause id);
-- 3: the harness could not decide (target unreachable, a clause ``error``, an invalid
-  contract file) and nothing failed;
+- 2: usage error (bad flag, bad URL, unknown clause id, bad profile, or an input file —
+  a report, a trace, an ``--openapi`` document — missing or invalid);
+- 3: the harness could not decide or act (target unreachable, a clause ``error``, an
+  invalid contract file, an output that could not be written, a port in use) and
+  nothing failed;
 - 130: interrupted (Ctrl-C or SIGTERM, whenever it lands: during the imports, the
   argument parsing, the run or the writing of the reports); the report holds the clauses
   decided so far.
-
-``report`` (render a saved JSON report) exits 0, 2 when the file is not a valid report,
-or 3 when the output cannot be written.
 
 Bad input ends in one readable line on stderr, never a traceback; when ``check`` was
 asked for a JSON report, the report is written in every case.

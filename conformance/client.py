@@ -94,6 +94,7 @@ class ContractClient:
             content=request.content,
             auth=auth,
             viewer=None if profile.canonical else viewer,
+            role=role,
         )
 
     def create(

@@ -54,7 +54,10 @@ def expect_status(exchange: Exchange, expected: int | tuple[int, ...], why: str)
     if exchange.status in wanted:
         return None
     shown = " or ".join(str(code) for code in wanted)
-    return Finding(f"{why}: got {describe(exchange)}", f"status {shown}", exchange)
+    single = wanted[0] if len(wanted) == 1 else None
+    return Finding(
+        f"{why}: got {describe(exchange)}", f"status {shown}", exchange, expected_status=single
+    )
 
 
 def envelope_problems(exchange: Exchange) -> list[str]:
@@ -126,6 +129,7 @@ def expect_error(exchange: Exchange, status: int, code: str, why: str) -> Findin
         f"{why}: got {describe(exchange)}",
         f"{status} {code} in the JSON error envelope",
         exchange,
+        expected_status=status,
     )
 
 
@@ -257,6 +261,7 @@ def expect_validation_error(
         f"{why}: details.errors names {[p for p, _ in entries] or 'nothing'}, not {shown}",
         f"422 with a details.errors entry whose path points at {shown}{also}",
         exchange,
+        expected_status=422,
     )
 
 

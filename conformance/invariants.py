@@ -56,6 +56,8 @@ class Discrepancy:
     problem: str
     expected: str
     keys: tuple[Key, ...] = ()
+    #: The status the contract wanted instead, when it names one.
+    status: int | None = None
 
 
 class Life(enum.Enum):

@@ -315,6 +315,7 @@ class Model:
                 f"answered {describe(exchange)}",
                 "404 SESSION_NOT_FOUND",
                 ((user, session_id),),
+                status=404,
             )
         ]
 
@@ -333,6 +334,7 @@ class Model:
                 f"{describe(exchange)}",
                 "400 SESSION_ID_MISSING, before any lookup",
                 doubt,
+                status=400,
             )
         ]
 

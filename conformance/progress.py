@@ -2,8 +2,11 @@
 everywhere else.
 
 On an interactive terminal (standard output is a TTY, ``CI`` is not set and ``TERM`` is
-not ``dumb``) a rich progress display shows one bar per clause family, with its passed /
-failed / undecided counts, while the console reporter's lines scroll above it. Piped,
+not ``dumb``) a rich progress display shows a bar for the whole run — clauses done of
+all, time elapsed, an estimate of the time left (the mean time per clause so far) and the
+clause running now (:class:`~conformance.runner.ClauseStarted`) — and one bar per clause
+family, with its passed / failed / undecided counts, while the console reporter's lines
+scroll above it. Piped,
 redirected, or under CI, the output is the console reporter's plain lines only: one per
 clause as it finishes, then the summary. Either way the final text is the same.
 """
@@ -17,12 +20,23 @@ from contextlib import contextmanager
 from typing import Protocol, TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+)
 from rich.text import Text
 
 from conformance.records import Verdict
 from conformance.reporting.console import ConsoleReporter
-from conformance.runner import ClauseFinished, Event, RunFinished, RunStarted
+from conformance.runner import ClauseFinished, ClauseStarted, Event, RunFinished, RunStarted
+
+#: The description of the bar for the whole run.
+TOTAL = "all clauses"
 
 
 class Reporter(Protocol):
@@ -93,13 +107,14 @@ class LiveProgress:
             TextColumn("{task.description:<12}"),
             BarColumn(bar_width=30),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[counts]}"),
+            _StateColumn(),
             console=console,
             transient=True,
             refresh_per_second=8,
         )
         self._tasks: dict[str, TaskID] = {}
         self._counts: dict[str, dict[Verdict, int]] = {}
+        self._total: TaskID | None = None
         self._started = False
 
     def handle(self, event: Event) -> None:
@@ -108,11 +123,18 @@ class LiveProgress:
             families: dict[str, int] = {}
             for clause in event.clauses:
                 families[clause.family] = families.get(clause.family, 0) + 1
+            self._total = self.progress.add_task(
+                TOTAL, total=len(event.clauses), counts="", running=""
+            )
             for family, total in families.items():
                 self._counts[family] = dict.fromkeys(Verdict, 0)
                 self._tasks[family] = self.progress.add_task(family, total=total, counts="")
             self.progress.start()
             self._started = True
+        elif isinstance(event, ClauseStarted):
+            if self._total is not None:
+                self.progress.update(self._total, running=event.clause.id)
+                self.progress.refresh()  # a clause may run for seconds: say so now
         elif isinstance(event, ClauseFinished):
             self.inner.handle(event)
             self._advance(event)
@@ -121,6 +143,8 @@ class LiveProgress:
             self.inner.handle(event)
 
     def _advance(self, event: ClauseFinished) -> None:
+        if self._total is not None:
+            self.progress.update(self._total, advance=1, running="")
         family = event.result.family
         task = self._tasks.get(family)
         if task is None:
@@ -133,6 +157,25 @@ class LiveProgress:
         if self._started:
             self._started = False
             self.progress.stop()
+
+
+class _StateColumn(ProgressColumn):
+    """A family's verdict counts; for the whole run, elapsed, ETA and the clause running."""
+
+    def render(self, task: Task) -> Text:
+        if "running" not in task.fields:
+            return Text(task.fields["counts"])
+        elapsed = task.elapsed or 0.0
+        done, total = task.completed, task.total or 0
+        eta = "ETA -" if not done else f"ETA {_clock(elapsed / done * (total - done))}"
+        running = task.fields["running"]
+        now = f" · running {running}" if running else ""
+        return Text(f"{_clock(elapsed)} elapsed · {eta}{now}")
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
 
 
 def _counts_text(counts: Mapping[Verdict, int]) -> str:

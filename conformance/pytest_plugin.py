@@ -281,6 +281,7 @@ class ClauseItem(pytest.Item):
     def _block(self) -> str:
         from conformance import __version__
         from conformance.records import RunReport
+        from conformance.reporting.curl import SERVE_IT
         from conformance.reporting.failure_block import failure_block
         from conformance.reporting.saved import saved
 
@@ -297,7 +298,11 @@ class ClauseItem(pytest.Item):
         )
         clause = saved(report).clauses[0]
         clause = dataclasses.replace(clause, replay=self.run.replay(self.clause.id))
-        return "\n".join(failure_block(clause))
+        lines = failure_block(clause)
+        if self.run.app_path:  # in-process: the curl lines need the app served somewhere
+            serve = f"uvicorn {shlex.quote(self.run.app_path)} --port 8000 &"
+            lines.append(f"  Serve it:  {SERVE_IT.format(serve=serve)}")
+        return "\n".join(lines)
 
     def _block_of_reason(self, reason: str) -> str:
         return (

@@ -95,6 +95,9 @@ class Exchange:
     elapsed_ms: float = 0.0
     #: The canonical view of the response, when the target's profile is not canonical.
     view: View | None = None
+    #: The role of the protocol the request was sent for (``run``, ``get`` ...; None: a
+    #: request for no role, e.g. to an unknown route).
+    role: str | None = None
 
     @property
     def status(self) -> int | None:
@@ -131,6 +134,10 @@ class Finding:
     expected: str
     exchange: Exchange | None = None
     steps: tuple[Exchange, ...] = ()
+    #: The status the clause wanted instead, when it wanted one (None: no single status,
+    #: e.g. "a 4xx" or a body property); with the exchange, what the failure's cause is
+    #: grouped by (:mod:`conformance.causes`).
+    expected_status: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """The runner: executes the clauses against a target and emits events.
 
-The engine emits events (:class:`RunStarted`, :class:`ClauseFinished`,
-:class:`RunFinished`); reporters consume them. The CLI and the pytest plugin are thin
+The engine emits events (:class:`RunStarted`, :class:`ClauseStarted`,
+:class:`ClauseFinished`, :class:`RunFinished`); reporters consume them. The CLI and the pytest plugin are thin
 shells over :func:`run`. Verdicts: no finding is ``passed``; findings are ``failed``;
 :class:`NotApplicable` is ``not_applicable``; :class:`Undecided`, a
 :class:`TargetError` (timeout, reset, oversize, deadline ...) or a fault in a check is
@@ -67,6 +67,14 @@ class RunStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class ClauseStarted:
+    """A clause's check begins (a clause decided without one, e.g. not applicable at
+    once or past the deadline, only finishes)."""
+
+    clause: Clause
+
+
+@dataclass(frozen=True, slots=True)
 class ClauseFinished:
     result: ClauseResult
 
@@ -76,7 +84,7 @@ class RunFinished:
     report: RunReport
 
 
-Event = RunStarted | ClauseFinished | RunFinished
+Event = RunStarted | ClauseStarted | ClauseFinished | RunFinished
 
 
 def clause_seed(seed: int, clause_id: str) -> int:
@@ -161,6 +169,7 @@ def run(
                     clause, clause_seed(settings.seed, clause.id), Verdict.ERROR, why, 0.0
                 )
             else:
+                yield ClauseStarted(clause)
                 mark = target.mark()
                 result = run_clause(clause, client, settings, notes=notes)
                 watch.judge(target.since(mark), clause.id)

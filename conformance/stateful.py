@@ -344,4 +344,5 @@ def _finding(violation: Violation, again: bool) -> Finding:
         violation.discrepancy.expected,
         violation.exchange,
         steps=violation.exchanges,
+        expected_status=violation.discrepancy.status,
     )

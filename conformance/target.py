@@ -196,9 +196,11 @@ class Target:
         content: bytes | None = None,
         auth: bool = True,
         viewer: Callable[[Exchange], View | None] | None = None,
+        role: str | None = None,
     ) -> Exchange:
         """Send one request to ``base_url + path`` and record it; never follows redirects.
-        ``viewer`` gives the exchange its canonical view before it is recorded.
+        ``viewer`` gives the exchange its canonical view before it is recorded; ``role``
+        is the protocol role it was sent for, kept on the exchange.
 
         Bounded by :attr:`limits` and the run's deadline; raises :class:`TargetError` (or
         a subclass) when no complete, usable answer came back."""
@@ -242,14 +244,14 @@ class Target:
         except httpx.HTTPError as exc:
             error = self._explain(request, exc, at, run_at)
             partial = None if answer is None else (answer, b"".join(chunks), True)
-            self._record(request, partial, str(error), started, viewer)
+            self._record(request, partial, str(error), started, viewer, role)
             raise error from exc
         assert answer is not None
         body = b"".join(chunks)
         if error is not None:
-            self._record(request, (answer, body, True), str(error), started, viewer)
+            self._record(request, (answer, body, True), str(error), started, viewer, role)
             raise error
-        return self._record(request, (answer, body, False), None, started, viewer)
+        return self._record(request, (answer, body, False), None, started, viewer, role)
 
     def _headers_error(
         self, request: httpx.Request, response: httpx.Response
@@ -336,6 +338,7 @@ class Target:
         error: str | None,
         started: float,
         viewer: Callable[[Exchange], View | None] | None = None,
+        role: str | None = None,
     ) -> Exchange:
         viewer = viewer or self.viewer
         redact = self.redactor
@@ -357,7 +360,9 @@ class Target:
         elapsed_ms = (time.perf_counter() - started) * 1000
 
         def make(index: int) -> Exchange:
-            exchange = Exchange(index, request_record, response_record, error, elapsed_ms)
+            exchange = Exchange(
+                index, request_record, response_record, error, elapsed_ms, role=role
+            )
             if viewer is not None:
                 exchange = dataclasses.replace(exchange, view=viewer(exchange))
             return exchange

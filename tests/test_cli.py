@@ -124,7 +124,59 @@ def test_unreachable_target_is_exit_3_with_a_report(
     assert "Traceback" not in out + err
     assert err.count("\n") == 1
     report = _report(path)
-    assert set(_verdicts(report).values()) == {"error"}
+    assert len(_verdicts(report)) == 74
+    assert set(_verdicts(report).values()) == {"error"}  # every clause stays error
+    # The console says it once: one clause line, one reason, one replay.
+    assert out.count("target unreachable") == 2  # the first clause's line, the Undecided one
+    assert "… and 73 more clause(s) undecided for the same reason" in out
+    assert out.count("Replay:") == 1
+    assert len(out.splitlines()) < 35
+
+
+def test_a_url_after_clause_is_the_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://127.0.0.1:{_free_port()}"
+    path = tmp_path / "r.json"
+    code = main(["check", "--clause", "LIFE-001", "LIFE-002", url, "--seed", "1",
+                 "--connect-timeout", "2", "--report-json", str(path)])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 3, err  # the target was tried, not taken for a clause id
+    assert f"checking {url}" in out
+    assert _verdicts(_report(path)) == {"LIFE-001": "error", "LIFE-002": "error"}
+    assert main(["check", url, "--clause", "LIFE-001", url]) == 2
+    assert "is a URL, not a clause id" in capsys.readouterr().err
+
+
+def test_serve_on_a_port_in_use_says_so_and_nothing_else(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        code = main(["serve", "--port", str(taken.getsockname()[1])])
+    out, err = capsys.readouterr()
+    assert code == 3
+    assert out == ""  # no "serving the reference on ..." before the error
+    assert err.startswith("session-conformance: cannot serve on 127.0.0.1:")
+    assert len(err.splitlines()) == 1
+
+
+def test_every_flag_has_help_and_check_groups_its_flags(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from conformance.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command")
+    for name, sub in commands.choices.items():  # type: ignore[union-attr]
+        for action in sub._actions:
+            assert action.help, (name, action.option_strings or action.dest)
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    out = capsys.readouterr().out
+    titles = [line[:-1] for line in out.splitlines() if line.endswith(":") and line[0] != " "]
+    assert titles[1:] == ["target", "selection", "budget", "bounds", "reports", "output"]
 
 
 @pytest.mark.parametrize(
@@ -187,9 +239,11 @@ def test_a_target_answering_garbage_is_exit_3(
     assert code == 3
     assert "Traceback" not in out + err
     assert set(_verdicts(_report(path)).values()) == {"error"}
-    # Each undecided clause says how to try it again, alone.
+    # One reason for every clause: said once, with one replay, not once per clause.
     assert "Undecided (error: the harness could not decide)" in out
-    assert f"Replay:  session-conformance check {garbage_server} --seed 1 --clause LIFE-001" in out
+    assert out.count("Replay:") == 1
+    assert f"Replay:  session-conformance check {garbage_server} --seed 1\n" in out
+    assert "all 74 clauses: " in out
 
 
 def test_report_is_written_where_asked_even_in_a_new_folder(tmp_path: Path) -> None:

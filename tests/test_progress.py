@@ -19,7 +19,7 @@ from conformance.context import Settings
 from conformance.passive import PASSIVE
 from conformance.progress import LiveProgress, console_reporter, live_wanted
 from conformance.reference import ReferenceConfig, create_app
-from conformance.runner import run
+from conformance.runner import ClauseStarted, run
 from conformance.target import Target
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +68,27 @@ def test_live_progress_shows_families_and_keeps_the_lines() -> None:
     assert "5 passed, 0 failed, 0 not applicable, 0 error of 5 clauses" in plain
 
 
+def test_live_progress_shows_the_total_the_time_and_the_clause_running() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=160, color_system="standard")
+    reporter = LiveProgress(console)
+    app = create_app(ReferenceConfig(provision_seconds=0))
+    started: list[str] = []
+    with Target(app=app) as target:
+        for event in run(target, Settings(seed=1, max_examples=3), clause_ids=CLAUSES):
+            reporter.handle(event)
+            if isinstance(event, ClauseStarted):
+                # The display says at once which clause runs, before it ends.
+                started.append(event.clause.id)
+                assert f"running {event.clause.id}" in ANSI.sub("", out.getvalue())
+    plain = ANSI.sub("", out.getvalue())
+    assert sorted(started) == sorted(CLAUSES)  # passive clauses (ID-001) come last
+    assert "all clauses" in plain
+    assert "0/5" in plain
+    assert "5/5" in plain
+    assert re.search(r"\d+:\d\d elapsed · ETA (-|\d+:\d\d)", plain)
+
+
 def _cli_on_a_pty(environ: dict[str, str]) -> str:
     """Run ``check`` with its standard output on a pseudo-terminal; return what it wrote."""
     leader, follower = pty.openpty()
@@ -108,9 +129,7 @@ def test_the_cli_under_ci_prints_plain_lines_even_on_a_terminal() -> None:
     assert not ANSI.search(text)
     assert "━" not in text
     lines = text.replace("\r\n", "\n").splitlines()
-    # Clause order, but the clauses judged on every exchange (ID-001) come last.
-    decided = [line.split()[1] for line in lines if line.startswith("  PASS")]
-    assert decided == [c for c in CLAUSES if c not in PASSIVE] + [
-        c for c in CLAUSES if c in PASSIVE
-    ]
+    # Clause order, the passively judged clauses (ID-001) last: they wait for every exchange.
+    order = sorted(CLAUSES, key=lambda clause_id: clause_id in PASSIVE)
+    assert [line.split()[1] for line in lines if line.startswith("  PASS")] == order
     assert "5 passed, 0 failed" in text

@@ -138,9 +138,11 @@ def test_a_failure_shows_the_failure_block_and_hides_the_token(team: pytest.Pyte
             "  Sent:      POST http://reference.test/run",
             "  Expected:  404 SESSION_NOT_FOUND in the JSON error envelope",
             "  Received:  200 (application/json)",
-            "  Reproduce: curl -sS -i -X POST *",
+            '  Reproduce: curl -sS -i -X POST "${BASE}/run" *',
             "  Replay:    pytest --session-contract-app broken_service:app "
             "--session-contract-seed 5 * -k LIFE-001 *",
+            "  Serve it:  * from ${BASE}: serve it (uvicorn broken_service:app --port 8000 &) "
+            "and export BASE=http://127.0.0.1:8000 first",
             "FAILED session-contract::LIFE-001*",
         ]
     )

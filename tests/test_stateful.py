@@ -140,7 +140,7 @@ def test_the_failure_is_a_numbered_script_with_captured_variables() -> None:
     lines = script(finding.steps, expected=finding.expected)
     text = "\n".join(lines)
     assert lines[0].startswith("# The sequence, step by step: paste it into bash")
-    assert "BASE='http://reference.test'" in lines
+    assert any(line.startswith(': "${BASE:?export BASE=') for line in lines)  # in-process
     assert re.search(r"^USER_1='sc-user-[0-9a-f]{12}'$", text, re.M)
     # A session id a create minted is captured from its answer, and used after.
     assert re.search(r"^SESSION_1=\$\(curl -sS -X POST .*\| python3 -c ", text, re.M)
@@ -230,6 +230,37 @@ def test_the_script_run_by_bash_shows_the_bug(tmp_path: Path) -> None:
     final = ran.stdout.split("HTTP/1.1 ", 1)[1]
     assert not final.startswith("404"), ran.stdout
     assert final[:3] == str(finding.exchange.status)  # type: ignore[union-attr]
+
+
+@pytest.mark.socket
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_an_in_process_script_reads_base_and_runs_against_the_served_app(
+    tmp_path: Path,
+) -> None:
+    """In-process there is no URL to print: the script reads ${BASE}, and once the app is
+    served and BASE exported, it shows the bug there."""
+    token = "paste-token-77c1"
+    config = ReferenceConfig(provision_seconds=0.3, token=token)
+    with Target(app=RunCacheOutlivesDelete(config), token=token) as target:
+        (clause,) = select(["STATE-001"])
+        result = run_clause(clause, ContractClient(target), Settings(seed=1, token=token))
+    assert result.verdict is Verdict.FAILED, result.summary
+    finding = result.findings[0]
+    text = "\n".join(script(finding.steps, expected=finding.expected))
+    assert "reference.test" not in text
+    path = tmp_path / "replay.sh"
+    path.write_text(text + "\n", encoding="utf-8")
+    env = {**os.environ, "SESSION_CONFORMANCE_TOKEN": token}
+    env.pop("BASE", None)
+    unset = subprocess.run(["bash", str(path)], capture_output=True, text=True, env=env, timeout=60)
+    assert unset.returncode != 0
+    assert "export BASE=" in unset.stderr  # says what to do, sends nothing
+    with serve_in_thread(RunCacheOutlivesDelete(config)) as server:
+        ran = subprocess.run(["bash", str(path)], capture_output=True, text=True,
+                             env={**env, "BASE": server.url}, timeout=60)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    final = ran.stdout.split("HTTP/1.1 ", 1)[1]
+    assert not final.startswith("404"), ran.stdout
 
 
 # -- budgets and honesty ------------------------------------------------------------------

@@ -334,8 +334,8 @@ def test_an_empty_trace_decides_nothing_and_exits_3(
         ),
         (["verify-client", "{good}", "--clause", "LIFE-001"], 2, "LIFE-001 is not a client clause"),
         (["check", "--clause", "CLIENT-001"], 2, "CLIENT-001 is not a server clause"),
-        (["verify-client", "{missing}"], 3, "no such file"),
-        (["verify-client", "{garbage}"], 3, ":1: not a JSON object"),
+        (["verify-client", "{missing}"], 2, "no such file"),
+        (["verify-client", "{garbage}"], 2, ":1: not a JSON object"),
         (["verify-client", "{good}", "--deadline-ms", "-5"], 2, "must be 0 or more"),
     ],
 )

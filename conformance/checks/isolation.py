@@ -170,6 +170,7 @@ def _expect_hidden(exchange: Exchange, why: str) -> Finding | None:
         f"{finding.message} (another user's session must look as if it did not exist)",
         finding.expected,
         exchange,
+        expected_status=finding.expected_status,
     )
 
 

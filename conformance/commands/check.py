@@ -8,7 +8,6 @@ import os
 import random
 import shlex
 import sys
-from pathlib import Path
 from typing import Any
 
 from conformance import interruption
@@ -20,21 +19,18 @@ from conformance.commands.arguments import (
     UsageError,
     checked_url,
     fail,
-    non_negative,
-    non_negative_float,
-    positive,
-    positive_float,
 )
+from conformance.commands.check_options import add_check_flags, clause_ids_and_url
 from conformance.commands.last_run import LAST, last_seed, remember
-from conformance.commands.report import add_report_flags, write_reports
+from conformance.commands.report import write_reports
 from conformance.context import Settings
 from conformance.exchange_log import ExchangeLog
 from conformance.profile import Profile
-from conformance.profiles import ProfileError, builtin_names, load_profile
+from conformance.profiles import ProfileError, load_profile
 from conformance.progress import console_reporter
-from conformance.records import RunReport
+from conformance.records import RunReport, Verdict
 from conformance.redaction import public_url, redactor_for, userinfo_of
-from conformance.reporting.curl import url_word
+from conformance.reporting.curl import SERVE_IT, url_word
 from conformance.reporting.json_report import write_json_report
 from conformance.runner import (
     INTERRUPTED,
@@ -58,160 +54,13 @@ REFERENCE_CORS_ORIGIN = "https://app.example"
 
 
 def register(commands: Any) -> None:
-    check = commands.add_parser("check", help="check a target against every clause")
-    check.add_argument(
-        "url", nargs="?", help="base URL of the target (default: the bundled reference, in-process)"
+    check = commands.add_parser(
+        "check",
+        help="check a target against every clause",
+        description="Check a target (a base URL, or the bundled reference in-process) "
+        "against every clause of the contract.",
     )
-    check.add_argument("--token", help=f"bearer token the target requires (or set {TOKEN_ENV})")
-    check.add_argument("--cors-origin", help="the CORS origin the target allows")
-    check.add_argument(
-        "--seed",
-        type=_seed,
-        help="seed (default: random, printed); 'last': the previous run's seed",
-    )
-    check.add_argument(
-        "--max-examples",
-        type=positive,
-        help=f"examples per property (default 25; {SMOKE_MAX_EXAMPLES} with --smoke); "
-        "also the sequences of the stateful exploration (at least 10)",
-    )
-    check.add_argument(
-        "--max-steps",
-        type=positive,
-        default=Settings().max_steps,
-        metavar="N",
-        help=f"steps per sequence of the stateful exploration (default {Settings().max_steps})",
-    )
-    check.add_argument(
-        "--concurrency",
-        type=positive,
-        default=Settings().concurrency,
-        metavar="N",
-        help="requests sent at once by the concurrency clauses and ID-005 "
-        f"(default {Settings().concurrency})",
-    )
-    check.add_argument(
-        "--clause", action="append", nargs="+", metavar="ID", help="only these clauses"
-    )
-    check.add_argument(
-        "--report-json", type=Path, metavar="PATH", help="write the JSON report here"
-    )
-    check.add_argument(
-        "--record-exchanges",
-        type=Path,
-        metavar="PATH",
-        help="write every exchange the run sent to PATH as JSON lines (method, URL, headers, "
-        "base64 body, status; secrets redacted), e.g. to replay them",
-    )
-    add_report_flags(check)
-    check.add_argument(
-        "--smoke",
-        action="store_true",
-        help="pre-deploy smoke run: the quick non-destructive subset, then delete every "
-        "session the run created (also after a failure or Ctrl-C)",
-    )
-    check.add_argument(
-        "--redact-header",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="mask this header's value in every output (repeatable)",
-    )
-    check.add_argument(
-        "--redact-field",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="mask this JSON field's value in every body in every output (repeatable)",
-    )
-    check.add_argument(
-        "--ready-timeout",
-        type=positive_float,
-        default=30.0,
-        help="seconds a session may take to become Ready (default 30)",
-    )
-    check.add_argument(
-        "--timeout",
-        type=positive_float,
-        default=30.0,
-        help="read timeout per request, seconds (default 30)",
-    )
-    check.add_argument(
-        "--connect-timeout",
-        type=positive_float,
-        default=5.0,
-        help="connect timeout, seconds (default 5)",
-    )
-    check.add_argument(
-        "--request-deadline",
-        type=positive_float,
-        default=Limits().request_deadline,
-        metavar="S",
-        help="seconds for one whole exchange, connect to last byte (default 60); "
-        "--timeout alone never ends a target that trickles one byte a second",
-    )
-    check.add_argument(
-        "--max-response-bytes",
-        type=positive,
-        default=Limits().max_response_bytes,
-        metavar="N",
-        help="bytes read of one response or stream, on the wire and once decoded "
-        "(gzip, deflate, br, zstd); a longer answer is an error (default 4194304, 4 MiB)",
-    )
-    check.add_argument(
-        "--max-response-headers",
-        type=positive,
-        default=Limits().max_response_headers,
-        metavar="N",
-        help=f"headers of one response; more is an error (default {Limits().max_response_headers})",
-    )
-    check.add_argument(
-        "--max-header-bytes",
-        type=positive,
-        default=Limits().max_header_bytes,
-        metavar="N",
-        help="bytes of one response's header names and values; more is an error "
-        f"(default {Limits().max_header_bytes}, 64 KiB)",
-    )
-    check.add_argument(
-        "--deadline",
-        type=positive_float,
-        metavar="S",
-        help="seconds for the whole run: past it no clause starts, the one under way is "
-        "cut short, and those left are error (default: none)",
-    )
-    check.add_argument(
-        "--no-client-ids",
-        action="store_true",
-        help="the target does not accept client-chosen session ids",
-    )
-    check.add_argument(
-        "--profile",
-        default="canonical",
-        metavar="NAME|PATH",
-        help="where the target keeps each role: a built-in profile "
-        f"({', '.join(builtin_names())}) or a profile file (default canonical)",
-    )
-    check.add_argument(
-        "--profile-var",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="set a variable of the profile, e.g. --profile-var app=my_agent (repeatable)",
-    )
-    check.add_argument(
-        "--provision-seconds",
-        type=non_negative_float,
-        default=0.5,
-        help="provisioning time of the in-process reference (default 0.5)",
-    )
-    check.add_argument(
-        "--strict", action="store_true", help="a failed SHOULD clause also fails the run"
-    )
-    check.add_argument(
-        "-q", "--quiet", action="store_true", help="print only failures, errors and the totals"
-    )
-    check.add_argument("-v", "--verbose", action="store_true", help="print every clause's summary")
+    add_check_flags(check)
     # The run meets a signal that arrived before it (the imports, the parsing) and still
     # reports: the CLI lets it act only when the run starts.
     check.set_defaults(handler=check_command, meets_interrupts=True)
@@ -219,7 +68,7 @@ def register(commands: Any) -> None:
 
 def check_command(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get(TOKEN_ENV) or None
-    clause_ids = [cid for group in args.clause or [] for cid in group]
+    clause_ids, args.url = clause_ids_and_url(args)
     try:
         select(clause_ids)
         if args.smoke:
@@ -281,6 +130,8 @@ def check_command(args: argparse.Namespace) -> int:
             nonlocal report
             if isinstance(event, RunFinished):
                 report = dataclasses.replace(event.report, replay=_replay(args, seed))
+                if args.url is None and _reproducible(report):
+                    report = dataclasses.replace(report, notes=(*report.notes, _serve_it(args)))
                 if sweeper is not None:  # before the summary, so the summary tells of it
                     notes = (*report.notes, sweeper.sweep().note())
                     report = dataclasses.replace(report, notes=notes)
@@ -355,8 +206,19 @@ def profile_of(args: argparse.Namespace) -> Profile:
     return profile
 
 
-def _seed(text: str) -> int | str:
-    return LAST if text.strip().lower() == LAST else non_negative(text)
+def _reproducible(report: RunReport) -> bool:
+    """Whether the report shows curl lines to run (a clause failed or is undecided)."""
+    return any(r.verdict in (Verdict.FAILED, Verdict.ERROR) for r in report.results)
+
+
+def _serve_it(args: argparse.Namespace) -> str:
+    """How to serve the in-process reference so that the curl lines reach it."""
+    parts = ["session-conformance serve --port 8000", "--cors-origin", REFERENCE_CORS_ORIGIN]
+    if args.cors_origin:
+        parts[-1] = shlex.quote(args.cors_origin)
+    if args.provision_seconds != 0.5:
+        parts += ["--provision-seconds", f"{args.provision_seconds:g}"]
+    return SERVE_IT.format(serve=f"export {TOKEN_ENV}=any-token; {' '.join(parts)} &")
 
 
 def _replay(args: argparse.Namespace, seed: int) -> str:

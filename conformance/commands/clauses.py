@@ -13,7 +13,9 @@ from conformance.reporting.clause_doc import clauses_markdown
 
 def register(commands: Any) -> None:
     clauses = commands.add_parser("clauses", help="list the clauses, or explain some")
-    clauses.add_argument("ids", nargs="*", metavar="ID")
+    clauses.add_argument(
+        "ids", nargs="*", metavar="ID", help="explain these clauses (default: list all)"
+    )
     clauses.add_argument("--markdown", action="store_true", help="print docs/clauses.md")
     clauses.add_argument(
         "--smoke", action="store_true", help="only the pre-deploy smoke subset (check --smoke)"

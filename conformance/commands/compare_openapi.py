@@ -4,7 +4,8 @@ document against the profile, before any request of the contract is sent.
 One GET fetches the document (``URL/openapi.json``, or ``--openapi PATH|URL``); nothing
 else is sent. Exit 0: the document has every role where the profile says; 1: something
 the profile names is not in the document (each line says what); 2: usage error (bad
-flag, bad profile); 3: the document could not be fetched or read.
+flag, bad profile, an ``--openapi`` file that is missing or not an OpenAPI document);
+3: the target's document could not be fetched or read.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from typing import Any
 import httpx
 import yaml
 
-from conformance.commands.arguments import EXIT_UNDECIDED, checked_url, fail, positive_float
+from conformance.commands.arguments import (
+    EXIT_UNDECIDED,
+    UsageError,
+    checked_url,
+    fail,
+    positive_float,
+)
 from conformance.commands.check import profile_of
 from conformance.profiles import builtin_names
 from conformance.vendor_spec import INCOMPATIBLE, compare
@@ -81,12 +88,21 @@ def _document(source: str, timeout: float) -> dict[str, Any] | None:
             text = Path(source).read_text(encoding="utf-8")
         data = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
     except (httpx.HTTPError, OSError) as exc:
-        fail(f"cannot fetch {source}: {exc}")
+        _unusable(source, f"cannot fetch {source}: {exc}")
         return None
     except (ValueError, yaml.YAMLError) as exc:
-        fail(f"{source} is not JSON or YAML: {' '.join(str(exc).split())[:200]}")
+        why = " ".join(str(exc).split())[:200]
+        _unusable(source, f"{source} is not JSON or YAML: {why}")
         return None
     if not isinstance(data, dict) or "paths" not in data:
-        fail(f"{source} is not an OpenAPI document (no paths)")
+        _unusable(source, f"{source} is not an OpenAPI document (no paths)")
         return None
     return data
+
+
+def _unusable(source: str, message: str) -> None:
+    """A file given with ``--openapi`` is bad input (exit 2); a fetched document is the
+    target's (exit 3)."""
+    if not source.startswith(("http://", "https://")):
+        raise UsageError(message)
+    fail(message)

@@ -62,7 +62,7 @@ def report_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def add_report_flags(parser: argparse.ArgumentParser) -> None:
+def add_report_flags(parser: argparse._ActionsContainer) -> None:
     """``--report-html PATH`` and its siblings, for ``check``."""
     for name in FORMATS:
         parser.add_argument(

@@ -2,7 +2,8 @@
 
 Same verdicts, console output, JSON report and exit codes as ``check``; a trace that
 cannot be read (missing, not JSONL, not the schema in ``specs/trace.schema.json``) is
-one line on stderr and exit 3 (the harness could not decide).
+bad input given on the command line, as a bad report file is for ``report``: one line
+on stderr and exit 2.
 """
 
 from __future__ import annotations
@@ -74,8 +75,7 @@ def verify_client_command(args: argparse.Namespace) -> int:
     try:
         trace = read_trace(args.trace)
     except TraceError as exc:
-        fail(f"cannot verify the trace: {exc}")
-        return EXIT_UNDECIDED
+        raise UsageError(f"cannot verify the trace: {exc}") from exc
     settings = ClientSettings(
         min_poll_interval=args.min_poll_interval_ms / 1000, deadline_ms=args.deadline_ms
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from conformance.causes import Cause, causes_of
 from conformance.records import ClauseResult, Exchange, Finding, RunReport, Verdict
 from conformance.reporting.curl import curl
 from conformance.reporting.json_report import replay_command
@@ -27,6 +28,10 @@ class ConsoleReporter:
         self.stream = stream
         self.verbose = verbose
         self.quiet = quiet
+        #: The reason the latest undecided clause gave, and how many since gave it too
+        #: (an unreachable target: one line, not one per clause).
+        self._undecided: str | None = None
+        self._same = 0
 
     def handle(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -46,6 +51,11 @@ class ConsoleReporter:
         self._line()
 
     def _clause(self, result: ClauseResult) -> None:
+        if result.verdict is Verdict.ERROR and result.summary == self._undecided:
+            self._same += 1
+            return
+        self._flush_same()
+        self._undecided = result.summary if result.verdict is Verdict.ERROR else None
         if self.quiet and result.verdict in (Verdict.PASSED, Verdict.NOT_APPLICABLE):
             return
         seconds = f"{result.duration_ms / 1000:6.2f}s"
@@ -56,11 +66,18 @@ class ConsoleReporter:
         if result.verdict is not Verdict.PASSED or self.verbose:
             self._line(f"{'':>14}{_clip(result.summary, 200)}")
 
+    def _flush_same(self) -> None:
+        if self._same:
+            self._line(f"{'':>14}… and {self._same} more clause(s) undecided for the same reason")
+        self._same = 0
+
     def _finished(self, report: RunReport) -> None:
+        self._flush_same()
         self._line()
         self._family_table(report)
         failures = [r for r in report.results if r.verdict is Verdict.FAILED]
         if failures:
+            self._causes(causes_of(failures), len(failures))
             self._line()
             self._line("Failures")
             self._line("========")
@@ -70,12 +87,22 @@ class ConsoleReporter:
         if errors:
             self._line()
             self._line("Undecided (error: the harness could not decide)")
-            for result in errors:
-                self._line(f"  {result.clause_id}: {result.summary}")
-                replay = replay_command(report, result)
+            for reason, results in _by_reason(errors).items():
+                if len(results) == 1:
+                    self._line(f"  {results[0].clause_id}: {reason}")
+                    replay = replay_command(report, results[0])
+                elif len(results) == len(report.results):  # an unreachable target: once
+                    self._line(f"  all {len(results)} clauses: {reason}")
+                    replay = report.replay
+                else:
+                    ids = ", ".join(r.clause_id for r in results)
+                    self._line(f"  {len(results)} clauses: {reason}")
+                    self._line(f"    {_clip(ids, 200)}")
+                    replay = report.replay
                 if replay:
                     self._line(f"    Replay:  {replay}")
-        for note in report.notes:
+        said = {r.summary for r in errors}
+        for note in (note for note in report.notes if note not in said):
             self._line()
             self._line(f"note: {note}")
         totals = report.totals()
@@ -85,6 +112,18 @@ class ConsoleReporter:
             f"{totals['not_applicable']} not applicable, {totals['error']} error "
             f"of {totals['total']} clauses in {report.duration_ms / 1000:.1f}s (seed {report.seed})"
         )
+
+    def _causes(self, causes: tuple[Cause, ...], failed: int) -> None:
+        self._line()
+        self._line(f"Failures by cause ({failed} failed clause(s), {len(causes)} cause(s))")
+        self._line("=================")
+        for number, cause in enumerate(causes, 1):
+            self._line(f"  {number}. {_clip(cause.headline(), 200)}")
+            if cause.shape is not None:
+                self._line(f"     breaks {len(cause.clauses)}: {', '.join(cause.clauses)}")
+                self._line(f"     e.g. {_clip(cause.example, 200)}")
+            else:
+                self._line(f"     breaks {', '.join(cause.clauses)}")
 
     def _family_table(self, report: RunReport) -> None:
         families: dict[str, dict[Verdict, int]] = {}
@@ -143,6 +182,14 @@ class ConsoleReporter:
             self._line(f"{'':>13}{_clip(line, 160)}")
         if len(body) > BODY_WIDTH or len(lines) > BODY_LINES:
             self._line(f"{'':>13}…[cut: {len(body)} bytes in all]")
+
+
+def _by_reason(results: list[ClauseResult]) -> dict[str, list[ClauseResult]]:
+    """Undecided clauses by the reason they give, in the order first met."""
+    grouped: dict[str, list[ClauseResult]] = {}
+    for result in results:
+        grouped.setdefault(result.summary, []).append(result)
+    return grouped
 
 
 def _clip(text: str, width: int) -> str:

@@ -6,7 +6,10 @@ it an expression computing it from that variable (``${SESSION_CONFORMANCE_TOKEN%
 token without its last character), so the command still reproduces without showing the
 secret. A target URL's credentials are read from ``SESSION_CONFORMANCE_USERINFO`` in the
 URL itself (``"http://${SESSION_CONFORMANCE_USERINFO}@host/..."``), from which curl
-makes the ``Authorization: Basic`` header the harness sent. Bodies that are not UTF-8 are written with
+makes the ``Authorization: Basic`` header the harness sent. A target checked in-process
+(``check`` without a URL, the pytest plugin's ``--session-contract-app``) has no URL a
+shell can reach: its lines read the origin from ``${BASE}`` (``"${BASE}/run"``), the
+URL where the user serves the app (:data:`SERVE_IT` says how). Bodies that are not UTF-8 are written with
 ``--data-binary`` from a ``printf`` of escapes; bodies over the preview size say so.
 """
 
@@ -17,6 +20,7 @@ from collections.abc import Callable
 
 from conformance.records import BODY_PREVIEW_BYTES, RequestRecord
 from conformance.redaction import BASIC_MARK, MARK, USERINFO_MARK, USERINFO_VARIABLE, Form
+from conformance.target import IN_PROCESS_BASE
 
 TOKEN_VARIABLE = "SESSION_CONFORMANCE_TOKEN"
 _TOKEN = "${" + TOKEN_VARIABLE + "}"
@@ -26,7 +30,13 @@ TOKEN_EXPANSIONS = {
     Form.SWAPCASE.mark: f'$(printf %s "{_TOKEN}" | tr a-zA-Z A-Za-z)',
     Form.TRUNCATED.mark: "${" + TOKEN_VARIABLE + "%?}",
 }
-URL_EXPANSIONS = {USERINFO_MARK: USERINFO_MARK}
+URL_EXPANSIONS = {USERINFO_MARK: USERINFO_MARK, IN_PROCESS_BASE: "${BASE}"}
+#: How to make an in-process run's curl lines reach the app; ``{serve}`` is the command
+#: that serves it.
+SERVE_IT = (
+    "the curl lines and scripts read the in-process target's URL from ${{BASE}}: serve it "
+    "({serve}) and export BASE=http://127.0.0.1:8000 first"
+)
 #: What a literal part of a double-quoted shell word must not hold.
 _UNSAFE_IN_DOUBLE_QUOTES = re.compile(r'[\\"$`!]')
 _SKIPPED_HEADERS = frozenset(

@@ -1,10 +1,14 @@
 """One self-contained HTML report: no network asset, no external file.
 
-A header with the verdict, the totals, filters by verdict and by family (plain
-JavaScript, state kept in the URL fragment, e.g. ``report.html#verdict=failed&family=auth``,
-so a filtered view can be linked), the clause table, and one section per clause: for a
-failure every finding with the exchanges (request and response headers and bodies), the
-curl reproduction and the replay command; for the others their reason or evidence.
+A header with the verdict and the totals; then, on the first screen, the failures
+grouped by cause (:mod:`conformance.causes`: each cause with the clauses it breaks,
+linked, most clauses first) and a bar chart by family (inline SVG); filters by verdict
+and by family (plain JavaScript, state kept in the URL fragment, e.g.
+``report.html#verdict=failed&family=auth``, so a filtered view can be linked), the clause
+table and one section per clause, failed and undecided first, the passed and not
+applicable folded in a ``<details>``: for a failure every finding with the exchanges
+(request and response headers and bodies), the curl reproduction and the replay
+command; for the others their reason or evidence.
 
 Everything from the run is escaped with :func:`html.escape`, and a Content-Security-Policy
 allows only this file's own style and script, by hash: a body that slipped through
@@ -18,6 +22,7 @@ import hashlib
 from html import escape
 
 from conformance.records import Verdict
+from conformance.reporting.chart import family_chart
 from conformance.reporting.saved import (
     SavedBody,
     SavedClause,
@@ -61,6 +66,11 @@ pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:8px;ov
 .k{color:#57606a;font-weight:600;margin-top:6px}
 button.copy{float:right;font-size:12px}
 [hidden]{display:none!important}
+#causes ol{padding-left:0;list-style:none}
+.cause{background:#fdeceb;border:1px solid #f3b8b3;border-left:6px solid #c21d2b;border-radius:6px;margin:8px 0;padding:8px 14px}
+.cause b{font-size:15px}.cause .ids a{margin-right:8px}
+details.fold{margin:12px 0}details.fold>summary{cursor:pointer;font-weight:600;color:#57606a}
+svg.chart{background:#fff;border:1px solid #d0d7de;border-radius:6px;margin:8px 0}
 """
 
 SCRIPT = """
@@ -130,10 +140,18 @@ def render_html(report: SavedReport) -> str:
         "<body>",
         _header(report),
         "<main>",
+        _causes(report),
+        family_chart(report),
         _filters(report),
-        _table(report),
+        _table(report, _first(report)),
+        _folded("passed-rows", _table(report, _rest(report)), _rest(report)),
         '<h2 id="details">Clauses</h2>',
-        *(_clause(report, clause) for clause in report.clauses),
+        *(_clause(report, clause) for clause in _first(report)),
+        _folded(
+            "passed-clauses",
+            "".join(_clause(report, clause) for clause in _rest(report)),
+            _rest(report),
+        ),
         "</main>",
         f"<script>{SCRIPT}</script>",
         "</body>",
@@ -220,9 +238,61 @@ def _filters(report: SavedReport) -> str:
     )
 
 
-def _table(report: SavedReport) -> str:
+#: What the report shows first: what broke, then what could not be decided.
+FIRST = (Verdict.FAILED, Verdict.ERROR)
+
+
+def _first(report: SavedReport) -> tuple[SavedClause, ...]:
+    return tuple(c for v in FIRST for c in report.by_verdict(v))
+
+
+def _rest(report: SavedReport) -> tuple[SavedClause, ...]:
+    return tuple(c for c in report.clauses if c.verdict not in FIRST)
+
+
+def _folded(element_id: str, inner: str, clauses: tuple[SavedClause, ...]) -> str:
+    """The passed and not applicable clauses, folded: they are not what a reader seeks."""
+    if not clauses:
+        return ""
+    counts = ", ".join(
+        f"{n} {VERDICT_LABELS[v]}" for v in Verdict if (n := sum(c.verdict is v for c in clauses))
+    )
+    return (
+        f'<details class="fold" id="{element_id}"><summary>{counts} '
+        f"(folded)</summary>{inner}</details>"
+    )
+
+
+def _causes(report: SavedReport) -> str:
+    if not report.causes:
+        return ""
+    failed = len(report.by_verdict(Verdict.FAILED))
+    items = []
+    for cause in report.causes:
+        links = "".join(
+            f'<a href="#clause-{escape(cid)}"><code>{escape(cid)}</code></a>'
+            for cid in cause.clauses
+        )
+        example = (
+            f'<div class="meta">e.g. {escape(_clip(cause.example, 300))}</div>'
+            if cause.shape is not None
+            else ""
+        )
+        items.append(
+            f'<li class="cause"><b>{escape(_clip(cause.headline(), 160))}</b>'
+            f'<div class="ids">breaks {len(cause.clauses)}: {links}</div>{example}</li>'
+        )
+    return (
+        f'<section id="causes"><h2>Failures by cause ({failed} failed clause(s), '
+        f"{len(report.causes)} cause(s))</h2><ol>{''.join(items)}</ol></section>"
+    )
+
+
+def _table(report: SavedReport, clauses: tuple[SavedClause, ...]) -> str:
+    if not clauses:
+        return ""
     rows = []
-    for clause in report.clauses:
+    for clause in clauses:
         rows.append(
             f'<tr class="r-{clause.verdict.value}" data-verdict="{clause.verdict.value}" '
             f'data-family="{escape(clause.family)}" id="row-{escape(clause.id)}">'
@@ -234,7 +304,7 @@ def _table(report: SavedReport) -> str:
             "</tr>"
         )
     return (
-        '<table id="clauses"><thead><tr><th>clause</th><th>family</th><th>level</th>'
+        "<table><thead><tr><th>clause</th><th>family</th><th>level</th>"
         "<th>verdict</th><th>time</th><th>statement and summary</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )

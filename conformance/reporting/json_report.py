@@ -8,6 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from conformance.causes import Cause, causes_of
 from conformance.records import (
     BODY_PREVIEW_BYTES,
     ClauseResult,
@@ -112,6 +113,23 @@ def report_dict(report: RunReport) -> dict[str, JSONValue]:
         "notes": list(report.notes),
         "totals": totals,
         "clauses": [_clause(report, r) for r in report.results],
+        "causes": [cause_dict(c) for c in causes_of(report.results)],
+    }
+
+
+def cause_dict(cause: Cause) -> dict[str, JSONValue]:
+    shape = cause.shape
+    return {
+        "shape": None
+        if shape is None
+        else {
+            "method": shape.method,
+            "role": shape.role,
+            "expected": shape.expected,
+            "answered": shape.answered,
+        },
+        "clauses": list(cause.clauses),
+        "example": cause.example,
     }
 
 

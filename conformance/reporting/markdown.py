@@ -1,6 +1,8 @@
 """A Markdown summary, fit for a CI step summary (``$GITHUB_STEP_SUMMARY``) or a PR comment.
 
-The verdict on top, totals and a table by family, then each failure in a collapsed
+The verdict on top, the failures grouped by cause (:mod:`conformance.causes`: one line
+per cause with the clauses it breaks, most clauses first), totals and a table by
+family, then each failure in a collapsed
 ``<details>`` block holding the console's failure block (curl and replay included), the
 undecided clauses and the not-applicable ones with their reasons. Everything the target
 sent is escaped: text in tables and headings is backslash- and entity-escaped, bodies
@@ -30,6 +32,7 @@ def render_markdown(report: SavedReport) -> str:
         f"{_text(report.tool)} {_text(report.version)} · started {_text(report.started_at)}"
     )
     lines.append("")
+    lines += _causes(report)
     lines += _totals(report)
     lines += _families(report)
     for note in report.notes:
@@ -70,6 +73,20 @@ def _headline(report: SavedReport) -> str:
     if not report.clauses:
         return "⚠️ Session contract: no clause was run"
     return "✅ Session contract: every applicable clause passed"
+
+
+def _causes(report: SavedReport) -> list[str]:
+    if not report.causes:
+        return []
+    failed = len(report.by_verdict(Verdict.FAILED))
+    lines = [
+        f"### Failures by cause ({failed} failed clause(s), {len(report.causes)} cause(s))",
+        "",
+    ]
+    for number, cause in enumerate(report.causes, 1):
+        clauses = ", ".join(f"`{_code(cid)}`" for cid in cause.clauses)
+        lines.append(f"{number}. **{_text(_clip(cause.headline(), 200))}**: breaks {clauses}")
+    return [*lines, ""]
 
 
 def _totals(report: SavedReport) -> list[str]:

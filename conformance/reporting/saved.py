@@ -13,6 +13,7 @@ Errors: a file that is missing, not JSON or not valid against
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any
 
 import jsonschema
 
+from conformance.causes import Cause, Shape
 from conformance.contract import REPORT_SCHEMA_FILE, report_schema
 from conformance.records import RunReport, Verdict
 from conformance.reporting.json_report import SCHEMA_VERSION, report_dict
@@ -120,6 +122,8 @@ class SavedReport:
     replay: str
     notes: tuple[str, ...]
     clauses: tuple[SavedClause, ...]
+    #: The failed clauses by cause, most clauses first (:mod:`conformance.causes`).
+    causes: tuple[Cause, ...] = ()
 
     def totals(self) -> dict[str, int]:
         counts = {verdict.value: 0 for verdict in Verdict}
@@ -190,12 +194,36 @@ def parse_report(data: object, *, source: str = "the report") -> SavedReport:
         notes=tuple(data["notes"]),
         clauses=tuple(_clause(item) for item in data["clauses"]),
     )
+    causes = data.get("causes")
+    report = dataclasses.replace(
+        report,
+        causes=tuple(_cause(c) for c in causes) if causes is not None else _alone(report),
+    )
     if report.totals() != data["totals"]:
         raise ReportFileError(
             f"{source} is inconsistent: its totals {data['totals']} do not count its "
             f"clauses {report.totals()}"
         )
     return report
+
+
+def _cause(item: Mapping[str, Any]) -> Cause:
+    shape = item["shape"]
+    return Cause(
+        shape=None
+        if shape is None
+        else Shape(shape["method"], shape["role"], shape["expected"], shape["answered"]),
+        clauses=tuple(item["clauses"]),
+        example=item["example"],
+    )
+
+
+def _alone(report: SavedReport) -> tuple[Cause, ...]:
+    """A report written before causes: each failed clause is a cause of its own."""
+    return tuple(
+        Cause(shape=None, clauses=(clause.id,), example=clause.summary)
+        for clause in report.by_verdict(Verdict.FAILED)
+    )
 
 
 def _clause(item: Mapping[str, Any]) -> SavedClause:

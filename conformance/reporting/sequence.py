@@ -4,7 +4,8 @@ Paste the lines into bash (with curl and python3 at hand) to send the same reque
 again, in order. What ties the steps together is shown as shell variables:
 
 - ``BASE`` is the target's origin (scheme, host and port, and its credentials from
-  ``${SESSION_CONFORMANCE_USERINFO}``; a base path stays literal);
+  ``${SESSION_CONFORMANCE_USERINFO}``; a base path stays literal); for a target checked
+  in-process, the script reads it from the environment (where the user serves the app);
 - ``USER_1``, ``USER_2`` ... are the user ids the harness made up (``sc-user-…``);
 - ``SESSION_1`` ... are values an earlier answer returned (a session id a create
   minted), captured from that answer when the script runs::
@@ -32,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 
 from conformance.records import Exchange, JSONValue
 from conformance.reporting.curl import body_args, header_args, needs, quote, url_word
+from conformance.target import IN_PROCESS_BASE
 
 HARNESS_USER = re.compile(r"sc-user-[0-9a-f]{12}")
 CAPTURE = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"session_id\"])'"
@@ -74,7 +76,12 @@ def script(steps: Sequence[Exchange], *, expected: str = "") -> list[str]:
     lines = ["# The sequence, step by step: paste it into bash (it needs curl and python3)."]
     sent = " ".join([origin, *(" ".join(header_args(s.request.headers)) for s in steps)])
     lines += [f"# First: {export}" for export in needs(sent)]
-    lines.append(f"BASE={url_word(origin)}")
+    if origin == IN_PROCESS_BASE:  # nothing listens there: the user serves the app
+        lines.append(
+            ': "${BASE:?export BASE=the URL where the app is served, e.g. http://127.0.0.1:8000}"'
+        )
+    else:
+        lines.append(f"BASE={url_word(origin)}")
     lines += [f"{name}={quote(value)}" for value, name in names.users.items()]
     for number, step in enumerate(steps):
         last = number == len(steps) - 1
