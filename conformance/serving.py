@@ -33,10 +33,25 @@ class RunningServer:
 
 
 def serve_in_thread(
-    app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, startup_timeout: float = 10.0
+    app: ASGIApp,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    startup_timeout: float = 10.0,
+    server_headers: bool = True,
+    log_level: str = "warning",
 ) -> RunningServer:
+    """``server_headers=False``: uvicorn adds no ``Server`` and ``Date`` of its own (a
+    proxy passes the upstream's)."""
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="off",
+        access_log=False,
+        server_header=server_headers,
+        date_header=server_headers,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{host}:{port}", daemon=True)
