@@ -40,6 +40,7 @@ def serve_in_thread(
     startup_timeout: float = 10.0,
     server_headers: bool = True,
     log_level: str = "warning",
+    lifespan: str = "off",
 ) -> RunningServer:
     """``server_headers=False``: uvicorn adds no ``Server`` and ``Date`` of its own (a
     proxy passes the upstream's)."""
@@ -48,7 +49,7 @@ def serve_in_thread(
         host=host,
         port=port,
         log_level=log_level,
-        lifespan="off",
+        lifespan=lifespan,
         access_log=False,
         server_header=server_headers,
         date_header=server_headers,

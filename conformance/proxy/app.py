@@ -161,6 +161,9 @@ class ProxyApp:
         self.writer = writer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         seq = self.writer.next_seq() if self.writer is not None else 0
@@ -186,6 +189,17 @@ class ProxyApp:
                 group.cancel_scope.cancel()
         finally:
             self._record(scope, flight)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """Close the upstream connections when the server shuts down."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.pool.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
     async def _forward(
         self,

@@ -50,7 +50,9 @@ def start_proxy(
     upstream URL)."""
     app = ProxyApp(Upstream.parse(upstream), layout=layout)
     writer = TraceWriter(record)
-    server = serve_in_thread(app, host=host, server_headers=False, log_level="critical")
+    server = serve_in_thread(
+        app, host=host, server_headers=False, log_level="critical", lifespan="on"
+    )
     app.start_recording(writer, server.url)
     return RunningProxy(app=app, server=server, writer=writer, trace_path=record)
 
@@ -83,7 +85,7 @@ def serve_proxy(
     config = uvicorn.Config(
         app,
         log_level="critical",
-        lifespan="off",
+        lifespan="on",
         access_log=False,
         server_header=False,
         date_header=False,
