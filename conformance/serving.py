@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import uvicorn
 
@@ -40,7 +41,7 @@ def serve_in_thread(
     startup_timeout: float = 10.0,
     server_headers: bool = True,
     log_level: str = "warning",
-    lifespan: str = "off",
+    lifespan: Literal["on", "off"] = "off",
 ) -> RunningServer:
     """``server_headers=False``: uvicorn adds no ``Server`` and ``Date`` of its own (a
     proxy passes the upstream's)."""
