@@ -108,22 +108,22 @@ def frames() -> Iterator[tuple[Frames, str]]:
 def test_answers_pass_byte_for_byte(tmp_path: Path) -> None:
     """The same requests, direct and through the proxy: the same status, headers (but
     Date, which is the clock's) and body bytes."""
-    with serve_in_thread(create_app(ReferenceConfig(token="tok-0123456789"))) as upstream:
-        with start_proxy(upstream.url, tmp_path / "t.jsonl") as proxy:
-            requests = [
-                ("GET", "/users/u1/sessions/never", None, {}),
-                ("POST", "/run", b"{not json", {"content-type": "application/json"}),
-                ("POST", "/run", b'{"user_id":"u1"}', {"content-type": "application/json"}),
-                ("GET", "/users/u1/sessions?limit=3", None, {}),
-                ("PATCH", "/users/u1/sessions", b"x", {}),
-                ("GET", "/users/u1/sessions", None, {"authorization": "Bearer wrong-token"}),
-            ]
-            for method, path, body, headers in requests:
-                auth = {"authorization": "Bearer tok-0123456789", **headers}
-                direct = _raw(upstream.url, method, path, body, auth)
-                proxied = _raw(proxy.url, method, path, body, auth)
-                assert proxied == direct, (method, path)
-            assert len(wait_for(proxy.trace_path, len(requests)).exchanges) == len(requests)
+    app = create_app(ReferenceConfig(token="tok-0123456789"))
+    with serve_in_thread(app) as upstream, start_proxy(upstream.url, tmp_path / "t.jsonl") as proxy:
+        requests = [
+            ("GET", "/users/u1/sessions/never", None, {}),
+            ("POST", "/run", b"{not json", {"content-type": "application/json"}),
+            ("POST", "/run", b'{"user_id":"u1"}', {"content-type": "application/json"}),
+            ("GET", "/users/u1/sessions?limit=3", None, {}),
+            ("PATCH", "/users/u1/sessions", b"x", {}),
+            ("GET", "/users/u1/sessions", None, {"authorization": "Bearer wrong-token"}),
+        ]
+        for method, path, body, headers in requests:
+            auth = {"authorization": "Bearer tok-0123456789", **headers}
+            direct = _raw(upstream.url, method, path, body, auth)
+            proxied = _raw(proxy.url, method, path, body, auth)
+            assert proxied == direct, (method, path)
+        assert len(wait_for(proxy.trace_path, len(requests)).exchanges) == len(requests)
 
 
 def _raw(base: str, method: str, path: str, body: bytes | None, headers: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -181,13 +181,15 @@ def test_sse_frames_arrive_before_the_stream_ends(
     app, url = frames
     with start_proxy(url, tmp_path / "t.jsonl") as proxy:
         timeout = httpx.Timeout(WAIT)
-        with httpx.Client(base_url=proxy.url, timeout=timeout) as client:
-            with client.stream("GET", "/stream") as stream:
-                lines = stream.iter_lines()
-                for n in (1, 2, 3):
-                    app.release.release()
-                    assert next(lines) == f'data: {{"n": {n}}}'
-                    assert next(lines) == ""
+        with (
+            httpx.Client(base_url=proxy.url, timeout=timeout) as client,
+            client.stream("GET", "/stream") as stream,
+        ):
+            lines = stream.iter_lines()
+            for n in (1, 2, 3):
+                app.release.release()
+                assert next(lines) == f'data: {{"n": {n}}}'
+                assert next(lines) == ""
         # the client hung up on a stream that never ends: recorded, upstream released
         trace = wait_for(proxy.trace_path, 1)
         assert app.gone.wait(WAIT)
@@ -249,20 +251,24 @@ def test_an_upstream_that_hangs_up_costs_one_exchange(
     upstream = HangingUp(answer)
     try:
         with start_proxy(upstream.url, tmp_path / "t.jsonl") as proxy:
-            with httpx.Client(base_url=proxy.url) as client:
-                with client.stream("GET", "/x") as response:
-                    assert response.status_code == status
-                    if status == 200:
-                        with pytest.raises(httpx.RemoteProtocolError):
-                            response.read()
+            with (
+                httpx.Client(base_url=proxy.url) as client,
+                client.stream("GET", "/x") as response,
+            ):
+                assert response.status_code == status
+                if status == 200:
+                    with pytest.raises(httpx.RemoteProtocolError):
+                        response.read()
             item = wait_for(proxy.trace_path, 1).exchanges[0]
             assert item.error is not None
             assert item.error.startswith(error)
             assert (item.response is None) == (status == 502)
             # the proxy still serves
-            with httpx.Client(base_url=proxy.url) as client:
-                with client.stream("GET", "/again") as again:
-                    assert again.status_code == status
+            with (
+                httpx.Client(base_url=proxy.url) as client,
+                client.stream("GET", "/again") as again,
+            ):
+                assert again.status_code == status
     finally:
         upstream.close()
 
