@@ -3,6 +3,7 @@ unchanged and recorded as a trace (:mod:`conformance.mock.trace`'s format) for
 ``verify-client`` (the client's clauses) and ``verify-trace`` (the server's, judged on
 what was observed).
 
+- :mod:`conformance.proxy.upstream` — the backend, from its URL;
 - :mod:`conformance.proxy.app` — forwarding and recording (an ASGI app);
 - :mod:`conformance.proxy.server` — serving it with uvicorn, in a thread or in the
   foreground.

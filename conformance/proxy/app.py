@@ -27,7 +27,6 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import anyio
 import httpcore
@@ -43,8 +42,9 @@ from conformance.mock.trace import (
     exchange_line,
     now_rfc3339,
 )
+from conformance.proxy.upstream import Upstream
 from conformance.records import Exchange, RequestRecord, ResponseRecord
-from conformance.redaction import Redactor, public_url, userinfo_of
+from conformance.redaction import Redactor
 
 __all__ = ["HOP_BY_HOP", "ProxyApp", "Upstream"]
 
@@ -68,51 +68,6 @@ CONNECT_TIMEOUT = 10.0
 
 class ClientGone(Exception):
     """The client hung up before its request was whole."""
-
-
-@dataclass(frozen=True, slots=True)
-class Upstream:
-    """The backend the proxy forwards to."""
-
-    url: str
-    scheme: bytes
-    host: bytes
-    port: int
-    base_path: bytes
-    #: ``Authorization`` value made of the URL's ``user:password`` (None: none).
-    basic: bytes | None
-
-    @classmethod
-    def parse(cls, url: str) -> Upstream:
-        """``ValueError`` with a readable reason when ``url`` is not an http(s) URL."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"--upstream {public_url(url)!r} is not an http:// or https:// URL")
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
-            raise ValueError(f"--upstream {public_url(url)!r} has no valid port") from None
-        userinfo = userinfo_of(url)
-        basic = None if userinfo is None else f"Basic {userinfo.basic}".encode("ascii")
-        return cls(
-            url=url,
-            scheme=parts.scheme.encode("ascii"),
-            host=parts.hostname.encode("idna"),
-            port=port,
-            base_path=parts.path.rstrip("/").encode("latin-1"),
-            basic=basic,
-        )
-
-    @property
-    def host_header(self) -> bytes:
-        default = 443 if self.scheme == b"https" else 80
-        host = b"[" + self.host + b"]" if b":" in self.host else self.host
-        return host if self.port == default else host + b":%d" % self.port
-
-    @property
-    def public(self) -> str:
-        """The URL as every output shows it (its credentials as a variable)."""
-        return public_url(self.url)
 
 
 @dataclass(slots=True)
