@@ -11,7 +11,8 @@ what was observed).
 
 from __future__ import annotations
 
-from conformance.proxy.app import HOP_BY_HOP, ProxyApp, Upstream
+from conformance.proxy.app import HOP_BY_HOP, ProxyApp
 from conformance.proxy.server import RunningProxy, serve_proxy, start_proxy
+from conformance.proxy.upstream import Upstream
 
 __all__ = ["HOP_BY_HOP", "ProxyApp", "RunningProxy", "Upstream", "serve_proxy", "start_proxy"]
