@@ -1,4 +1,4 @@
-"""The command line: ``session-conformance check | serve | clauses``.
+"""The command line: ``session-conformance check | serve | clauses | ...``.
 
 A thin shell over the runner and the reference; each subcommand lives in
 :mod:`conformance.commands`. Exit codes, the same for every subcommand (one table in the
@@ -44,12 +44,24 @@ def commands() -> tuple[ModuleType, ...]:
         clauses,
         compare_openapi,
         mock,
+        proxy,
         report,
         serve,
         verify_client,
+        verify_trace,
     )
 
-    return (check, serve, clauses, report, mock, verify_client, compare_openapi)
+    return (
+        check,
+        serve,
+        clauses,
+        report,
+        mock,
+        verify_client,
+        proxy,
+        verify_trace,
+        compare_openapi,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

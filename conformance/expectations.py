@@ -11,6 +11,7 @@ import re
 from urllib.parse import unquote
 
 from conformance.layout import absent_reason
+from conformance.pointers import POINTER
 from conformance.profile import AbsentField
 from conformance.records import Exchange, Finding, JSONValue, View
 from conformance.schemas import schema_errors
@@ -228,6 +229,35 @@ def error_entries(exchange: Exchange) -> list[tuple[str, str]]:
 def error_paths(exchange: Exchange) -> list[str]:
     """The ``details.errors[].path`` pointers of a 422 body."""
     return [path for path, _ in error_entries(exchange)]
+
+
+def validation_envelope_problems(exchange: Exchange) -> list[str]:
+    """What keeps a 422 from being the contract's validation envelope (VAL-009): ``ok``
+    false, ``error`` ``VALIDATION_ERROR``, ``details.errors`` a non-empty list of
+    ``{path: JSON pointer, message: string}``; empty when nothing does."""
+    problems: list[str] = []
+    if field(exchange, "ok") is not False:
+        problems.append("ok is not false")
+    if field(exchange, "error") != "VALIDATION_ERROR":
+        problems.append(f"error is {field(exchange, 'error')!r}, not 'VALIDATION_ERROR'")
+    errors = field(exchange, "details", "errors")
+    if not isinstance(errors, list) or not errors:
+        problems.append(f"details.errors is {errors!r}, not a non-empty list")
+    for entry in errors if isinstance(errors, list) else []:
+        path = entry.get("path") if isinstance(entry, dict) else None
+        message = entry.get("message") if isinstance(entry, dict) else None
+        if not isinstance(path, str) or not POINTER.fullmatch(path):
+            problems.append(f"entry {entry!r} has no JSON pointer path")
+        elif not isinstance(message, str) or not message.strip():
+            problems.append(f"entry {entry!r} has no message")
+    return problems
+
+
+#: What VAL-009 expects of every 422.
+VALIDATION_ENVELOPE = (
+    "error VALIDATION_ERROR and details.errors: a non-empty list of {path: JSON pointer, "
+    "message: string}"
+)
 
 
 def expect_validation_error(

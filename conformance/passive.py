@@ -57,6 +57,9 @@ class Watch:
     more: dict[str, int] = field(default_factory=dict)
     #: Error responses judged by the JSON-only rule (with or without a violation).
     errors_judged: int = 0
+    #: Exchanges each clause judged, with or without a violation (a clause no exchange
+    #: gave a chance to break was not exercised).
+    judged: dict[str, int] = field(default_factory=dict)
 
     def judge(self, exchanges: Iterable[Exchange], sender: str) -> None:
         """Judge every exchange a clause (``sender``) sent, its clean-up included."""
@@ -73,6 +76,7 @@ class Watch:
     def _json_only(self, exchange: Exchange, sender: str) -> None:
         """An error response is the JSON error envelope and leaks no internals."""
         self.errors_judged += 1
+        self._count(JSON_ONLY)
         problems = envelope_problems(exchange)
         if not problems:
             return
@@ -99,10 +103,11 @@ class Watch:
         if "session_id" not in body or "session_id" not in session:
             return
         top, nested = body["session_id"], session["session_id"]
+        clause = CREATE_ID if exchange.status == 201 else SAME_ID
+        self._count(clause)
         if top == nested and isinstance(top, str) and top.strip():
             return
         request = exchange.request
-        clause = CREATE_ID if exchange.status == 201 else SAME_ID
         self._add(
             clause,
             Finding(
@@ -118,8 +123,6 @@ class Watch:
         """A request naming a sentinel session id (path, or a run's or create's body)
         answered 2xx or 404: it was looked up or served, not refused."""
         status = exchange.status or 0
-        if not (200 <= status < 300 or status == 404):
-            return
         found = self.roles(exchange)
         if found is None:
             return
@@ -136,6 +139,9 @@ class Watch:
         elif role == "create":  # a client-chosen id that is a sentinel
             clause, shown = SENTINEL_CREATE, body_id
         else:
+            return
+        self._count(clause)
+        if not (200 <= status < 300 or status == 404):
             return
         request = exchange.request
         self._add(
@@ -198,6 +204,9 @@ class Watch:
                     f"the first: {findings[0].message}"
                 )
         return notes
+
+    def _count(self, clause_id: str) -> None:
+        self.judged[clause_id] = self.judged.get(clause_id, 0) + 1
 
     def _add(self, clause_id: str, finding: Finding) -> None:
         kept = self.seen.setdefault(clause_id, [])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import uvicorn
 
@@ -33,10 +34,26 @@ class RunningServer:
 
 
 def serve_in_thread(
-    app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, startup_timeout: float = 10.0
+    app: ASGIApp,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    startup_timeout: float = 10.0,
+    server_headers: bool = True,
+    log_level: str = "warning",
+    lifespan: Literal["on", "off"] = "off",
 ) -> RunningServer:
+    """``server_headers=False``: uvicorn adds no ``Server`` and ``Date`` of its own (a
+    proxy passes the upstream's)."""
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan=lifespan,
+        access_log=False,
+        server_header=server_headers,
+        date_header=server_headers,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{host}:{port}", daemon=True)

@@ -11,7 +11,7 @@ others then cannot decide and say so.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from conformance.checks import check
@@ -68,47 +68,24 @@ def every_poll_matches_status(ctx: CheckContext) -> Iterator[Finding]:
 @check("POLL-002")
 def percent_never_goes_down(ctx: CheckContext) -> Iterator[Finding]:
     seen = _observe(ctx)
-    previous: Observation | None = None
-    for now in (o for o in seen.observations if o.from_status):
-        if not _is_int(now.percent):
-            raise Undecided(f"a status poll has no integer percent: {describe(now.exchange)}")
-        assert isinstance(now.percent, int)
-        if previous is not None and now.percent < _as_int(previous.percent):
-            yield _step_finding(
-                seen,
-                previous,
-                now,
-                f"percent went down from {previous.percent} to {now.percent}",
-                "percent never goes down from one poll to the next",
-            )
-            return
-        previous = now
+    polls = [o for o in seen.observations if o.from_status]
+    odd = next((o for o in polls if not _is_int(o.percent)), None)
+    finding = percent_finding(polls if odd is None else polls[: polls.index(odd)])
+    if finding is not None:
+        yield finding
+        return
+    if odd is not None:
+        raise Undecided(f"a status poll has no integer percent: {describe(odd.exchange)}")
     _require_final(ctx, seen)
 
 
 @check("POLL-003")
 def phases_never_go_back(ctx: CheckContext) -> Iterator[Finding]:
     seen = _observe(ctx)
-    previous: Observation | None = None
-    for now in seen.observations:
-        if not isinstance(now.phase, str) or now.phase not in PHASE_ORDER:
-            yield Finding(
-                f"phase {now.phase!r} is not one of {sorted(PHASE_ORDER)}",
-                "phase Starting, Provisioning, Ready or Failed",
-                now.exchange,
-                steps=seen.exchanges,
-            )
-            return
-        if previous is not None and PHASE_ORDER[now.phase] < PHASE_ORDER[str(previous.phase)]:
-            yield _step_finding(
-                seen,
-                previous,
-                now,
-                f"phase went back from {previous.phase} to {now.phase}",
-                "phases follow Starting, Provisioning, Ready (or end in Failed), never back",
-            )
-            return
-        previous = now
+    finding = phase_finding(seen.observations)
+    if finding is not None:
+        yield finding
+        return
     _require_final(ctx, seen)
 
 
@@ -141,17 +118,67 @@ def ready_exactly_at_ready_with_100(ctx: CheckContext) -> Iterator[Finding]:
 @check("POLL-005")
 def final_phases_are_final(ctx: CheckContext) -> Iterator[Finding]:
     seen = _observe(ctx)
+    finding = final_finding(seen.observations)
+    if finding is not None:
+        yield finding
+        return
+    _require_final(ctx, seen)
+
+
+# -- judgements of one session's observations (also on observed traffic) --------------------
+
+
+def percent_finding(polls: Sequence[Observation]) -> Finding | None:
+    """POLL-002 on status polls of one session, in order, each with an integer percent."""
+    previous: Observation | None = None
+    for now in polls:
+        if previous is not None and _as_int(now.percent) < _as_int(previous.percent):
+            return _step_finding(
+                polls,
+                previous,
+                now,
+                f"percent went down from {previous.percent} to {now.percent}",
+                "percent never goes down from one poll to the next",
+            )
+        previous = now
+    return None
+
+
+def phase_finding(observations: Sequence[Observation]) -> Finding | None:
+    """POLL-003 on the observations of one session, in order."""
+    previous: Observation | None = None
+    for now in observations:
+        if not isinstance(now.phase, str) or now.phase not in PHASE_ORDER:
+            return Finding(
+                f"phase {now.phase!r} is not one of {sorted(PHASE_ORDER)}",
+                "phase Starting, Provisioning, Ready or Failed",
+                now.exchange,
+                steps=tuple(o.exchange for o in observations),
+            )
+        if previous is not None and PHASE_ORDER[now.phase] < PHASE_ORDER[str(previous.phase)]:
+            return _step_finding(
+                observations,
+                previous,
+                now,
+                f"phase went back from {previous.phase} to {now.phase}",
+                "phases follow Starting, Provisioning, Ready (or end in Failed), never back",
+            )
+        previous = now
+    return None
+
+
+def final_finding(observations: Sequence[Observation]) -> Finding | None:
+    """POLL-005 on the observations of one session, in order."""
     final: Observation | None = None
-    for now in seen.observations:
+    for now in observations:
         if final is not None and now.phase != final.phase:
-            yield _step_finding(
-                seen,
+            return _step_finding(
+                observations,
                 final,
                 now,
                 f"phase {final.phase} was followed by {now.phase!r}",
                 f"{final.phase} is final: every later poll stays {final.phase}",
             )
-            return
         if now.phase == "Failed" and now.from_status:
             error = field(now.exchange, "error")
             if not (
@@ -159,16 +186,15 @@ def final_phases_are_final(ctx: CheckContext) -> Iterator[Finding]:
                 and isinstance(error.get("code"), str)
                 and isinstance(error.get("message"), str)
             ):
-                yield Finding(
+                return Finding(
                     f"the status is Failed with error {error!r}",
                     "a Failed status carries error: {code, message}",
                     now.exchange,
-                    steps=seen.exchanges,
+                    steps=tuple(o.exchange for o in observations),
                 )
-                return
         if final is None and now.phase in FINAL_PHASES:
             final = now
-    _require_final(ctx, seen)
+    return None
 
 
 @check("POLL-006")
@@ -198,15 +224,15 @@ def _observe(ctx: CheckContext, *, after_final: int = AFTER_FINAL) -> Observed:
         for _ in range(after_final):
             time.sleep(ctx.settings.poll_initial)
             extra.append(ctx.client.status(user, session_id))
-    first = _from_session(created.exchange)
+    first = from_session(created.exchange)
     # the create response counts when its session shows a phase (else LIFE-003 says why)
     shown = isinstance(first.phase, str) and isinstance(first.ready, bool)
     observations = [first] if shown else []
-    observations.extend(_from_status(e) for e in (*poll.exchanges, *extra) if e.status == 200)
+    observations.extend(from_status(e) for e in (*poll.exchanges, *extra) if e.status == 200)
     return Observed(session_id, poll, tuple(observations))
 
 
-def _from_session(exchange: Exchange) -> Observation:
+def from_session(exchange: Exchange) -> Observation:
     return Observation(
         exchange,
         phase=field(exchange, "session", "phase"),
@@ -216,7 +242,7 @@ def _from_session(exchange: Exchange) -> Observation:
     )
 
 
-def _from_status(exchange: Exchange) -> Observation:
+def from_status(exchange: Exchange) -> Observation:
     return Observation(
         exchange,
         phase=field(exchange, "phase"),
@@ -239,13 +265,13 @@ def _require_final(ctx: CheckContext, seen: Observed) -> None:
 
 
 def _step_finding(
-    seen: Observed, before: Observation, now: Observation, message: str, expected: str
+    seen: Sequence[Observation], before: Observation, now: Observation, message: str, expected: str
 ) -> Finding:
     return Finding(
         f"{message} (exchanges #{before.exchange.index} then #{now.exchange.index})",
         expected,
         now.exchange,
-        steps=seen.exchanges,
+        steps=tuple(o.exchange for o in seen),
     )
 
 

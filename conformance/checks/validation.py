@@ -10,7 +10,6 @@ is a 400, the sentinels family's business).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 
 from hypothesis import strategies as st
@@ -18,7 +17,14 @@ from hypothesis import strategies as st
 from conformance.checks import check
 from conformance.client import encode
 from conformance.context import CheckContext, Created, Undecided
-from conformance.expectations import describe, expect_status, expect_validation_error, field
+from conformance.expectations import (
+    VALIDATION_ENVELOPE,
+    describe,
+    expect_status,
+    expect_validation_error,
+    field,
+    validation_envelope_problems,
+)
 from conformance.generation import (
     HARNESS_USERS,
     boundaries,
@@ -50,7 +56,6 @@ PADDINGS = ("\n", " ", "\r\n", "\t", "\n\n")
 #: The texts of the edge messages VAL-007 sends first: an empty text, many parts, and
 #: a long text (well inside the 1 MiB a body may have).
 EDGE_PARTS: tuple[tuple[str, ...], ...] = (("",), ("edge",) * 16, ("x" * 200_000,))
-POINTER = re.compile(r"(?:/(?:[^~/]|~[01])*)*")
 
 
 @check("VAL-001")
@@ -390,27 +395,12 @@ def _run_body(ctx: CheckContext, **fields: str) -> dict[str, JSONValue]:
 
 
 def _envelope_422_problem(exchange: Exchange, mutation: Mutation) -> Finding | None:
-    problems: list[str] = []
-    if field(exchange, "ok") is not False:
-        problems.append("ok is not false")
-    if field(exchange, "error") != "VALIDATION_ERROR":
-        problems.append(f"error is {field(exchange, 'error')!r}, not 'VALIDATION_ERROR'")
-    errors = field(exchange, "details", "errors")
-    if not isinstance(errors, list) or not errors:
-        problems.append(f"details.errors is {errors!r}, not a non-empty list")
-    for entry in errors if isinstance(errors, list) else []:
-        path = entry.get("path") if isinstance(entry, dict) else None
-        message = entry.get("message") if isinstance(entry, dict) else None
-        if not isinstance(path, str) or not POINTER.fullmatch(path):
-            problems.append(f"entry {entry!r} has no JSON pointer path")
-        elif not isinstance(message, str) or not message.strip():
-            problems.append(f"entry {entry!r} has no message")
+    problems = validation_envelope_problems(exchange)
     if not problems:
         return None
     return Finding(
         f"422 for {mutation.describe()}: {'; '.join(problems[:3])}; got {describe(exchange)}",
-        "error VALIDATION_ERROR and details.errors: a non-empty list of {path: JSON pointer, "
-        "message: string}",
+        VALIDATION_ENVELOPE,
         exchange,
     )
 

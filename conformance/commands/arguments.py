@@ -81,3 +81,14 @@ def non_negative_float(text: str) -> float:
     if not value >= 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0, not {text}")
     return value
+
+
+def profile_variables(assignments: list[str]) -> dict[str, str]:
+    """``--profile-var NAME=VALUE`` values as a mapping, or a usage error."""
+    variables: dict[str, str] = {}
+    for assignment in assignments:
+        name, equals, value = assignment.partition("=")
+        if not equals or not name:
+            raise UsageError(f"--profile-var {assignment!r}: write NAME=VALUE, e.g. app=my_agent")
+        variables[name] = value
+    return variables

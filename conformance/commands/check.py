@@ -19,6 +19,7 @@ from conformance.commands.arguments import (
     UsageError,
     checked_url,
     fail,
+    profile_variables,
 )
 from conformance.commands.check_options import add_check_flags, clause_ids_and_url
 from conformance.commands.last_run import LAST, last_seed, remember
@@ -188,12 +189,7 @@ def check_command(args: argparse.Namespace) -> int:
 
 def profile_of(args: argparse.Namespace) -> Profile:
     """The ``--profile`` (with its ``--profile-var`` values), or a usage error."""
-    variables: dict[str, str] = {}
-    for assignment in args.profile_var:
-        name, equals, value = assignment.partition("=")
-        if not equals or not name:
-            raise UsageError(f"--profile-var {assignment!r}: write NAME=VALUE, e.g. app=my_agent")
-        variables[name] = value
+    variables = profile_variables(args.profile_var)
     try:
         profile = load_profile(args.profile, variables)
     except ProfileError as exc:

@@ -70,7 +70,11 @@ def serve_mock(
     """
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # IPPROTO_TCP named, so that asyncio sets TCP_NODELAY on every accepted connection
+    # (it does only for sockets whose proto says TCP; with proto 0 each answer written in
+    # two parts waited 40 ms for the client's delayed ACK).
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)  # before the announce: whoever reads the URL can connect at once

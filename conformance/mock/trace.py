@@ -1,5 +1,9 @@
 """The trace: every exchange the mock served, one JSON object per line (JSONL).
 
+The validation proxy (:mod:`conformance.proxy`) writes the same format for a real
+backend's traffic: its header says ``recorder: proxy`` and names the ``upstream``, and
+an exchange something cut short says what in its ``error``.
+
 The first line is the *header* (what the mock was: its layout, modes and settings);
 every later line is one *exchange*: the request as the client sent it, the response the
 mock gave, and when each happened, in seconds since the mock started (one monotonic
@@ -47,6 +51,10 @@ class TraceHeader:
     settings: tuple[tuple[str, JSONValue], ...]
     started_at: str
     version: str = __version__
+    #: ``mock`` (the reference answered) or ``proxy`` (a real backend answered).
+    recorder: str = "mock"
+    #: For a proxy trace: the backend it forwarded to (credentials as a variable).
+    upstream: str | None = None
 
     def setting(self, name: str) -> JSONValue:
         return dict(self.settings).get(name)
@@ -66,6 +74,8 @@ class TraceExchange:
     exchange: Exchange
     injected: str | None = None
     client: str | None = None
+    #: What cut the exchange short (a hang-up, an unreachable upstream), if anything.
+    error: str | None = None
 
     @property
     def request(self) -> RequestRecord:
@@ -95,7 +105,7 @@ def _body(raw: bytes, truncated: bool) -> dict[str, JSONValue]:
 
 
 def header_line(header: TraceHeader) -> dict[str, JSONValue]:
-    return {
+    line: dict[str, JSONValue] = {
         "kind": "header",
         "schema_version": SCHEMA_VERSION,
         "tool": "session-conformance",
@@ -106,6 +116,11 @@ def header_line(header: TraceHeader) -> dict[str, JSONValue]:
         "modes": list(header.modes),
         "settings": dict(header.settings),
     }
+    if header.recorder != "mock":
+        line["recorder"] = header.recorder
+    if header.upstream is not None:
+        line["upstream"] = header.upstream
+    return line
 
 
 def exchange_line(
@@ -113,7 +128,7 @@ def exchange_line(
 ) -> dict[str, JSONValue]:
     request = item.request
     response = item.response
-    return {
+    line: dict[str, JSONValue] = {
         "kind": "exchange",
         "seq": item.seq,
         "started": round(item.started, 6),
@@ -135,6 +150,9 @@ def exchange_line(
             "body": _body(response.body, response.truncated),
         },
     }
+    if item.error is not None:
+        line["error"] = item.error
+    return line
 
 
 class TraceWriter:
@@ -241,6 +259,8 @@ def _header(data: dict[str, Any]) -> TraceHeader:
         settings=tuple(data["settings"].items()),
         started_at=data["started_at"],
         version=data["version"],
+        recorder=data.get("recorder", "mock"),
+        upstream=data.get("upstream"),
     )
 
 
@@ -275,11 +295,12 @@ def _exchange(data: dict[str, Any], base_url: str, where: str) -> TraceExchange:
     started, ended = float(data["started"]), float(data["ended"])
     if ended < started:
         raise TraceError(f"{where}: the exchange ends ({ended}) before it starts ({started})")
+    error = data.get("error")
     exchange = Exchange(
         index=data["seq"],
         request=request,
         response=response,
-        transport_error=None if response is not None else "the client went away first",
+        transport_error=error or (None if response is not None else "the client went away first"),
         elapsed_ms=(ended - started) * 1000,
     )
     return TraceExchange(
@@ -289,4 +310,5 @@ def _exchange(data: dict[str, Any], base_url: str, where: str) -> TraceExchange:
         exchange=exchange,
         injected=data["injected"],
         client=data["client"],
+        error=error,
     )
