@@ -147,6 +147,32 @@ def adk(session: nox.Session) -> None:
         session.run("pytest", "tests/test_adk.py", "-v", *session.posargs)
 
 
+@nox.session(python=PYTHON)
+def langgraph(session: nox.Session) -> None:
+    """A real LangGraph `langgraph dev` (pinned, fixtures/langgraph_app/requirements.txt, in a
+    venv of its own: its jsonschema-rs pin conflicts with schemathesis) checked with the
+    `langgraph` profile (tests/test_langgraph.py)."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "venv", ".venv-langgraph", external=True)
+    session.run(
+        ".venv-langgraph/bin/python",
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "-r",
+        "fixtures/langgraph_app/requirements.txt",
+        external=True,
+    )
+    session.run(
+        "pytest",
+        "tests/test_langgraph.py",
+        "-v",
+        *session.posargs,
+        env={"SESSION_CONFORMANCE_REQUIRE_LANGGRAPH": "1"},
+    )
+
+
 def _bin_path(session: nox.Session) -> str:
     return f"{session.bin}{os.pathsep}{os.environ.get('PATH', '')}"
 

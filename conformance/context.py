@@ -96,8 +96,9 @@ class CheckContext:
         return f"sc-user-{self.rng.getrandbits(48):012x}"
 
     def new_session_id(self) -> str:
-        """A valid session id that no one has created (for never-created probes)."""
-        return f"sc-{self.rng.getrandbits(64):016x}"
+        """A valid session id that no one has created (for never-created probes and
+        client-chosen ids), in the profile's id format (by default ``sc-<16 hex>``)."""
+        return self.client.profile.session_ids.invent(self.rng)
 
     # -- sessions -------------------------------------------------------------------------
 

@@ -32,6 +32,8 @@ from conformance.profile import (
     CANONICAL_SOURCES,
     SUCCESS_STATUS,
     FieldMap,
+    Frames,
+    MessageForm,
     NotInLayout,
     Place,
     Profile,
@@ -112,6 +114,11 @@ def outgoing(
     if isinstance(document, dict):
         document = _renamed(profile, role, route, document)
     preflight = verb == "OPTIONS"
+    if isinstance(document, Missing) and raw is None and route.constants and not preflight:
+        document = {}  # a role the layout sends a body for (its constants) though the contract has none
+    form = route.message_form
+    if form is not None and not isinstance(values.get("message", MISSING), Missing):
+        values["message"] = reshaped(profile, role, form, values["message"])
     in_path: dict[str, str] = {}
     params: list[tuple[str, str]] = []
     named: list[str] = []
@@ -150,6 +157,31 @@ def outgoing(
         if raw is not None and len(raw) >= SIZED and len(content) < len(raw):
             content += b" " * (len(raw) - len(content))  # a size probe keeps its size
     return Outgoing(verb, route.path(**in_path), tuple(params), headers_out, content, sent)
+
+
+def reshaped(profile: Profile, role: str, form: MessageForm, message: Found) -> JSONValue:
+    """The contract's message written in ``form``, or :class:`NotInLayout` for a message
+    the form cannot carry (it is never sent as another message)."""
+    where = f"profile {profile.name!r}: the {role} request's message is written reshaped"
+    if not isinstance(message, dict):
+        raise NotInLayout(f"{where}, which cannot carry the JSON {message!r}")
+    unknown = sorted(set(message) - {"role", "parts"})
+    if unknown:
+        raise NotInLayout(f"{where}, which has no place for its field(s) {', '.join(unknown)}")
+    role_value, parts = message.get("role", MISSING), message.get("parts", MISSING)
+    if not isinstance(role_value, str) or not isinstance(parts, list) or not parts:
+        raise NotInLayout(f"{where}, which needs a role and a non-empty parts list")
+    texts: list[str] = []
+    for part in parts:
+        if not isinstance(part, dict) or set(part) != {"text"} or not isinstance(part["text"], str):
+            raise NotInLayout(f"{where}, which carries only parts that are {{text: string}}")
+        texts.append(part["text"])
+    written: JSONValue = {}
+    if form.role:
+        written = put(written, tokens(form.role), role_value)
+    body: JSONValue = "".join(texts) if form.text else copy.deepcopy(parts)
+    written = put(written, tokens(form.text or "/parts"), body)
+    return [written] if form.wrap else written
 
 
 def _strict_json(raw: bytes) -> Found:
@@ -245,15 +277,18 @@ def view_of(
         return None
     if not 200 <= status < 300:
         return View(profile.name, status, response.json_or_none(), sent=sent)
+    empty = not response.body and status == route.success_status  # e.g. 204, no body
     if status == route.success_status:
         status = SUCCESS_STATUS.get(role, 200)
     raw = response.json_or_none()
     absent: list[tuple[str, str]] = []
     view: JSONValue | None = raw
-    if route.response is not None and response.media_type == "application/json":
+    if route.response is not None and (response.media_type == "application/json" or empty):
         view = _build(profile, route.response, raw, response, "", absent)
     stream = None
-    if route.frame is not None and response.media_type == "text/event-stream":
+    if route.frames is not None and response.media_type == "text/event-stream":
+        stream = _selected_frames(profile, route.frames, response)
+    elif route.frame is not None and response.media_type == "text/event-stream":
         stream = _frames(profile, route.frame, response)
     return View(profile.name, status, view, tuple(absent), stream=stream, sent=sent)
 
@@ -349,11 +384,15 @@ def _value(
         header = response.header(source.value)
         return MISSING if header is None else header
     found = get(raw, tokens(source.pointer))
+    if source.kind == "count" and source.value and (isinstance(found, Missing) or found is None):
+        return source.constant()  # the count of a missing or null array (say, 0)
     if isinstance(found, Missing):
         return MISSING
     found = copy.deepcopy(found)
     if source.kind == "convert":
         return _rfc3339(found)
+    if source.kind == "parts":
+        return _parts(found)
     if source.kind == "shape":
         return _build(profile, profile.shape(source.value), found, response, at, absent)
     if source.kind == "each":
@@ -372,6 +411,20 @@ def _value(
         wanted = [(tokens(p), json.loads(v)) for p, v in source.where]
         return sum(1 for item in found if all(get(item, p) == v for p, v in wanted))
     return found
+
+
+def _parts(value: JSONValue) -> JSONValue:
+    """A message's text as the contract's ``parts``: a string as one text part, a list of
+    content blocks as the text parts among them (anything else unchanged)."""
+    if isinstance(value, str):
+        return [{"text": value}]
+    if isinstance(value, list):
+        return [
+            {"text": block["text"]}
+            for block in value
+            if isinstance(block, dict) and isinstance(block.get("text"), str)
+        ]
+    return value
 
 
 def _rfc3339(value: JSONValue) -> JSONValue:
@@ -398,6 +451,47 @@ def _frames(profile: Profile, shape: str, response: ResponseRecord) -> bytes:
                 piece = b"data: " + encode(_build(profile, mapping, value, response, "", []))
         out.append(piece)
     return b"".join(out)
+
+
+def _selected_frames(profile: Profile, frames: Frames, response: ResponseRecord) -> bytes:
+    """The stream as canonical Events: of each frame whose ``event:`` name is selected,
+    one ``data:`` frame per element at ``frames.each`` (mapped through its shape); the
+    other frames left out."""
+    mapping = profile.shape(frames.shape)
+    out: list[bytes] = []
+    text = response.body.decode("utf-8", "replace")
+    for block in re.split(r"\r\n\r\n|\n\n|\r\r", text):
+        event, data = "message", []
+        for line in re.split(r"\r\n|\r|\n", block):
+            name, _, rest = line.partition(":")
+            if name == "event":
+                event = rest.removeprefix(" ")
+            elif name == "data":
+                data.append(rest.removeprefix(" "))
+        if not data or (frames.event and event != frames.event):
+            continue
+        value = _strict_json("\n".join(data).encode("utf-8"))
+        for item in _elements(value, tokens(frames.each)):
+            if isinstance(item, dict):
+                out.append(b"data: " + encode(_build(profile, mapping, item, response, "", [])))
+                out.append(b"\n\n")
+    return b"".join(out)
+
+
+def _elements(value: Found, parts: tuple[str, ...]) -> list[JSONValue]:
+    """The values ``parts`` names in ``value``: an array's elements at the end, and ``*``
+    for every key of an object or index of an array on the way."""
+    if isinstance(value, Missing):
+        return []
+    if not parts:
+        return list(value) if isinstance(value, list) else [value]
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        children = (
+            value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+        )
+        return [item for child in children for item in _elements(child, rest)]
+    return _elements(get(value, (head,)), rest)
 
 
 def absent_reason(view: View, path: tuple[str, ...]) -> str | None:

@@ -17,7 +17,9 @@ byte for byte. Profiles are loaded from TOML or YAML by :mod:`conformance.profil
 from __future__ import annotations
 
 import json
+import random
 import re
+import uuid
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -27,8 +29,10 @@ ROLES = ("create", "get", "list", "delete", "status", "run", "run_stream")
 #: The values a request of some role carries, besides its body's other fields.
 VALUES = ("user_id", "session_id", "message")
 #: Optional features: the first three also need the run to declare them (``--token``,
-#: ``--cors-origin``, client ids on by default); ``location`` is the layout's alone.
-FEATURES = ("auth", "cors", "client_ids", "location")
+#: ``--cors-origin``, client ids on by default); ``location`` and ``users`` are the
+#: layout's alone (``users``: sessions belong to users; a profile drops it with
+#: ``users = false``, not in its ``features`` list).
+FEATURES = ("auth", "cors", "client_ids", "location", "users")
 READINESS = ("status", "immediate")
 ENVELOPES = ("contract", "problem+json", "fastapi")
 PLACES = ("path", "query", "header", "body", "none")
@@ -49,6 +53,99 @@ CANONICAL_SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 #: The success status the contract names for each role.
 SUCCESS_STATUS = {"create": 201}
+
+
+def _prefixed(rng: random.Random) -> str:
+    return f"sc-{rng.getrandbits(64):016x}"
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _hex32(rng: random.Random) -> str:
+    return f"{rng.getrandbits(128):032x}"
+
+
+def _hex16(rng: random.Random) -> str:
+    return f"{rng.getrandbits(64):016x}"
+
+
+def _digits(rng: random.Random) -> str:
+    return str(rng.randrange(10**17, 10**18))
+
+
+#: Ids a pattern format may invent, tried in this order: the first the pattern admits.
+_INVENTED = (_prefixed, _uuid, _hex32, _hex16, _digits)
+#: What a pattern format must admit at least one of (for messages).
+INVENTED_FORMS = "sc-<16 hex>, a UUID, 32 hex digits, 16 hex digits or 18 decimal digits"
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@dataclass(frozen=True, slots=True)
+class IdFormat:
+    """The format of the target's session ids: ``any`` (the contract's opaque ids),
+    ``uuid`` (RFC 9562 text form) or ``pattern`` (a regular expression, matched in full).
+    Ids the harness invents (never-created, client-chosen) follow it, so that a lookup
+    really happens (CONTRACT.md, "Precisions")."""
+
+    kind: str = "any"
+    pattern: str = ""
+
+    def admits(self, text: str) -> bool:
+        if self.kind == "uuid":
+            return _UUID.fullmatch(text.lower()) is not None
+        if self.kind == "pattern":
+            return re.fullmatch(self.pattern, text) is not None
+        return True
+
+    def invent(self, rng: random.Random) -> str:
+        """A fresh id in this format, drawn from ``rng`` (the default: ``sc-<16 hex>``)."""
+        if self.kind == "uuid":
+            return _INVENTED[1](rng)
+        for make in _INVENTED:
+            state = rng.getstate()
+            made = make(rng)
+            if self.admits(made):
+                return made
+            rng.setstate(state)
+        raise ValueError(f"the pattern {self.pattern!r} admits none of {INVENTED_FORMS}")
+
+    def inventable(self) -> bool:
+        """Whether :meth:`invent` can make an id in this format."""
+        probe = random.Random(0)
+        return any(self.admits(make(probe)) for make in _INVENTED)
+
+    def describe(self) -> str:
+        return {"uuid": "a UUID", "pattern": f"matching {self.pattern!r}"}.get(self.kind, "any")
+
+
+ANY_ID = IdFormat()
+
+
+@dataclass(frozen=True, slots=True)
+class Frames:
+    """Which frames of a stream hold Events, and where: only frames whose ``event:`` name
+    is ``event`` ("" : every frame), each giving one Event per element of the array at
+    ``each`` ("" : the frame's object is one Event; ``*`` in it stands for every key or
+    index), read through the profile's shape ``shape``."""
+
+    shape: str
+    event: str = ""
+    each: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageForm:
+    """How the layout writes the contract's message (``{role, parts: [{text}]}``):
+    ``text`` the pointer where the parts' texts go, joined (``""``: the parts as they
+    are); ``role`` where the role goes (``""``: nowhere); ``wrap`` whether the message
+    travels as a one-element array. A message the form cannot carry (an unknown field, a
+    part that is not plain text, a wrong type) is not expressible, never sent as another."""
+
+    text: str = ""
+    role: str = "/role"
+    wrap: bool = False
 
 
 class NotInLayout(Exception):
@@ -97,9 +194,11 @@ class Source:
 
     ``copy`` the value at ``pointer``; ``const`` the JSON ``value``; ``convert`` the value
     at ``pointer`` through the conversion named ``value`` (``rfc3339``: epoch seconds to
-    an RFC 3339 time); ``shape`` / ``each`` the object (each element of the array) at
+    an RFC 3339 time); ``parts`` the text at ``pointer`` as the contract's ``parts``
+    (``[{"text": ...}]``; of a list of content blocks, the text ones); ``shape`` / ``each`` the object (each element of the array) at
     ``pointer`` through the profile's shape named ``value``; ``count`` the elements of
-    the array at ``pointer`` matching ``where``; ``header`` the response header named
+    the array at ``pointer`` matching ``where`` (``value``, when given: the JSON count of
+    a missing or null array); ``header`` the response header named
     ``value``; ``absent`` the layout has no such field (``value`` says why).
     """
 
@@ -134,6 +233,10 @@ class Route:
     response: FieldMap | None = None
     #: The profile's shape of each ``data:`` frame of a stream (None: canonical Events).
     frame: str | None = None
+    #: Which frames hold Events, and where (None: every frame, through ``frame``).
+    frames: Frames | None = None
+    #: How the message is written (None: as the contract writes it).
+    message_form: MessageForm | None = None
     #: The success status this layout answers where the contract names another (201).
     success_status: int | None = None
     #: Where a create answer names the new session: pointers into the answer's body,
@@ -176,6 +279,8 @@ class Route:
             or self.constants
             or self.response is not None
             or self.frame is not None
+            or self.frames is not None
+            or self.message_form is not None
             or self.success_status is not None
             or self.created_id
         )
@@ -263,6 +368,13 @@ class Profile:
     origin: str = "built-in"
     #: Path template -> methods the target also serves there for purposes of its own.
     other_methods: tuple[tuple[str, frozenset[str]], ...] = ()
+    #: The format of the target's session ids (``session_id_format``).
+    session_ids: IdFormat = ANY_ID
+
+    @property
+    def users(self) -> bool:
+        """Whether sessions belong to users (False: ``users = false``, no user id sent)."""
+        return "users" in self.features
 
     def route(self, role: str) -> Route:
         for name, route in self.routes:
@@ -290,7 +402,11 @@ class Profile:
     @property
     def canonical(self) -> bool:
         """Whether every exchange is sent and read exactly as the contract writes it."""
-        return self.envelope.kind == "contract" and all(r.canonical for _, r in self.routes)
+        return (
+            self.envelope.kind == "contract"
+            and self.users
+            and all(r.canonical for _, r in self.routes)
+        )
 
 
 CANONICAL = Profile(

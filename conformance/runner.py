@@ -46,6 +46,7 @@ PROFILE_FEATURES = {
     "cors": "the layout has no CORS",
     "client_ids": "the layout does not accept client-chosen session ids",
     "location": "create answers name the session in no Location header",
+    "users": "the layout has no users (users = false): sessions belong to no one and no user id is sent",
 }
 
 INTERRUPTED = "interrupted"
@@ -372,6 +373,7 @@ def _missing(clause: Clause, profile: Profile, settings: Settings) -> str | None
             "auth": settings.token is not None,
             "cors": settings.cors_origin is not None,
             "location": True,  # the profile's alone, checked above
+            "users": True,
         }.get(feature, feature in settings.features)
         if not enabled:
             return FEATURE_REASONS.get(feature, f"the target lacks feature {feature!r}")

@@ -230,7 +230,15 @@ def deleted_id_is_free_again(ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _never_created_ids(ctx: CheckContext) -> st.SearchStrategy[str]:
-    """Valid-looking ids nobody created: uuids, prefixed ids, the shapes clients make up."""
+    """Valid-looking ids nobody created: uuids, prefixed ids, the shapes clients make up;
+    only ids in the profile's id format when it declares one."""
+    sentinels = {"nan", "nil", "none", "null", "undefined"}
+    ids = ctx.client.profile.session_ids
+    if ids.kind == "uuid":
+        return st.uuids().map(str)
+    if ids.kind == "pattern":
+        drawn = st.from_regex(ids.pattern, fullmatch=True)
+        return drawn.filter(lambda s: s.strip() != "" and s.lower() not in sentinels)
     alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     return st.one_of(
         st.uuids().map(str),

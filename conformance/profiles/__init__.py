@@ -29,9 +29,13 @@ from conformance.profile import (
     BUILTIN_ENVELOPES,
     CANONICAL_SOURCES,
     FEATURES,
+    INVENTED_FORMS,
     CodeRule,
     Envelope,
     FieldMap,
+    Frames,
+    IdFormat,
+    MessageForm,
     Place,
     Profile,
     Route,
@@ -160,6 +164,7 @@ class _Builder:
                 raise self.error("variables", f"no variable {key!r} to set (variables: {have})")
             self.variables[key] = value
         self.shape_names = set(data.get("shapes", {}))
+        self.users = bool(data.get("users", True))
 
     def error(self, where: str, what: str) -> ProfileError:
         return ProfileError(f"{self.origin}: {where}: {what}")
@@ -181,12 +186,13 @@ class _Builder:
             (shape, self.view(f"shapes.{shape}", mapping))
             for shape, mapping in sorted(data.get("shapes", {}).items())
         )
+        declared = frozenset(data.get("features", (f for f in FEATURES if f != "users")))
         return Profile(
             name=str(data.get("name", name)),
             routes=routes,
             envelope=self.envelope(data.get("envelope", "contract")),
             readiness=readiness,
-            features=frozenset(data.get("features", FEATURES)),
+            features=declared | ({"users"} if self.users else set()),
             shapes=shapes,
             description=str(data.get("description", "")),
             origin=self.origin,
@@ -194,7 +200,25 @@ class _Builder:
                 (self.template(f"other_methods.{path}", base, path), frozenset(methods))
                 for path, methods in data.get("other_methods", {}).items()
             ),
+            session_ids=self.id_format(data.get("session_id_format")),
         )
+
+    def id_format(self, spec: str | None) -> IdFormat:
+        if spec is None:
+            return IdFormat()
+        if spec == "uuid":
+            return IdFormat("uuid")
+        try:
+            re.compile(spec)
+        except re.error as exc:
+            raise self.error("session_id_format", f"{spec!r} is not a regex: {exc}") from exc
+        made = IdFormat("pattern", spec)
+        if not made.inventable():
+            raise self.error(
+                "session_id_format",
+                f"{spec!r} admits none of the ids the harness invents ({INVENTED_FORMS})",
+            )
+        return made
 
     def template(self, where: str, base: str, path: str) -> str:
         """A path template: the base path, then the path with its variables filled in."""
@@ -221,6 +245,12 @@ class _Builder:
         at = f"roles.{role}"
         template = self.template(f"{at}.path", base, spec["path"])
         places: list[tuple[str, Place]] = []
+        if not self.users:
+            if "user_id" in spec or "{user_id}" in template:
+                raise self.error(
+                    f"{at}.user_id", "users = false: the layout has no user id to place"
+                )
+            places.append(("user_id", Place("none")))
         for value in ("user_id", "session_id", "message"):
             if value in spec:
                 places.append((value, Place.parse(spec[value])))
@@ -241,6 +271,8 @@ class _Builder:
         frame = spec.get("frame")
         if frame is not None:
             self.known_shape(f"{at}.frame", frame)
+        frames = self.frames(at, spec)
+        form = self.message_form(at, role, route, spec)
         return Route(
             route.method,
             template,
@@ -260,8 +292,33 @@ class _Builder:
             ),
             response=self.view(f"{at}.response", spec["response"]) if "response" in spec else None,
             frame=frame,
+            frames=frames,
+            message_form=form,
             success_status=spec.get("success_status"),
             created_id=tuple(spec.get("created_id", ())),
+        )
+
+    def frames(self, at: str, spec: dict[str, Any]) -> Frames | None:
+        table = spec.get("frames")
+        if table is None:
+            return None
+        if "frame" in spec:
+            raise self.error(f"{at}.frames", f"give {at}.frame or {at}.frames, not both")
+        self.known_shape(f"{at}.frames.shape", table["shape"])
+        return Frames(table["shape"], table.get("event", ""), table.get("each", ""))
+
+    def message_form(
+        self, at: str, role: str, route: Route, spec: dict[str, Any]
+    ) -> MessageForm | None:
+        table = spec.get("message_form")
+        if table is None:
+            return None
+        if role not in ("run", "run_stream") or route.place(role, "message").where != "body":
+            raise self.error(
+                f"{at}.message_form", "only a run or run_stream message in the body has a form"
+            )
+        return MessageForm(
+            table.get("text", ""), table.get("role", "/role"), table.get("wrap", False)
         )
 
     def fill_json(self, where: str, value: Any) -> Any:
@@ -302,9 +359,12 @@ class _Builder:
             )
             for key, _ in where_items:
                 tokens(key)
-            return Source("count", spec["count"], where=where_items)
+            default = json.dumps(spec["default"]) if "default" in spec else ""
+            return Source("count", spec["count"], default, where=where_items)
         if "header" in spec:
             return Source("header", value=spec["header"])
+        if "parts" in spec:
+            return Source("parts", spec["parts"])
         return Source("absent", value=spec["absent"])
 
     def envelope(self, spec: Any) -> Envelope:
