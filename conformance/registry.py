@@ -19,6 +19,7 @@ from conformance.contract import (
     load_document,
     specs_dir,
 )
+from conformance.records import ClauseResult, Exchange, Finding, Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,30 @@ class Clause:
     subject: str = "server"
     #: In the pre-deploy smoke subset (``check --smoke``): quick and non-destructive.
     smoke: bool = False
+
+    def result(
+        self,
+        verdict: Verdict,
+        summary: str,
+        *,
+        seed: int,
+        duration_ms: float = 0.0,
+        findings: tuple[Finding, ...] = (),
+        exchanges: tuple[Exchange, ...] = (),
+    ) -> ClauseResult:
+        """This clause's result: the one place a clause's fields are copied into one."""
+        return ClauseResult(
+            clause_id=self.id,
+            family=self.family,
+            level=self.level,
+            statement=self.statement,
+            verdict=verdict,
+            summary=summary,
+            seed=seed,
+            duration_ms=duration_ms,
+            findings=findings,
+            exchanges=exchanges,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -384,16 +384,7 @@ def _missing(clause: Clause, profile: Profile, settings: Settings) -> str | None
 
 
 def _result(clause: Clause, seed: int, verdict: Verdict, summary: str, ms: float) -> ClauseResult:
-    return ClauseResult(
-        clause_id=clause.id,
-        family=clause.family,
-        level=clause.level,
-        statement=clause.statement,
-        verdict=verdict,
-        summary=summary,
-        seed=seed,
-        duration_ms=ms,
-    )
+    return clause.result(verdict, summary, seed=seed, duration_ms=ms)
 
 
 def _settings_items(settings: Settings) -> tuple[tuple[str, str], ...]:

@@ -321,14 +321,4 @@ def _verdict(clause: Clause, judgement: Judgement) -> ClauseResult:
 def _result(
     clause: Clause, verdict: Verdict, summary: str, findings: tuple[Finding, ...] = ()
 ) -> ClauseResult:
-    return ClauseResult(
-        clause_id=clause.id,
-        family=clause.family,
-        level=clause.level,
-        statement=clause.statement,
-        verdict=verdict,
-        summary=summary,
-        seed=SEED,
-        duration_ms=0.0,
-        findings=findings,
-    )
+    return clause.result(verdict, summary, seed=SEED, findings=findings)
