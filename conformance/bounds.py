@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpcore
@@ -134,3 +135,31 @@ def bounded_transport(*, max_connections: int, keepalive_expiry: float) -> httpx
         )
     pool._network_backend = _BoundedBackend(inner)
     return transport
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The bounds on every exchange (the README lists them with their flags)."""
+
+    #: Seconds to open a connection (``--connect-timeout``).
+    connect_timeout: float = 5.0
+    #: Seconds to wait for each read (and write) on the socket (``--timeout``).
+    read_timeout: float = 30.0
+    #: Seconds for the whole exchange, connect to last byte (``--request-deadline``).
+    request_deadline: float = 60.0
+    #: Bytes read of one response, an SSE stream included (``--max-response-bytes``).
+    max_response_bytes: int = 4 * 1024 * 1024
+    #: Headers of one response (``--max-response-headers``).
+    max_response_headers: int = 128
+    #: Bytes of one response's headers, names and values (``--max-header-bytes``).
+    max_header_bytes: int = 64 * 1024
+
+    def items(self) -> tuple[tuple[str, str], ...]:
+        return (
+            ("connect_timeout", f"{self.connect_timeout:g}"),
+            ("read_timeout", f"{self.read_timeout:g}"),
+            ("request_deadline", f"{self.request_deadline:g}"),
+            ("max_response_bytes", str(self.max_response_bytes)),
+            ("max_response_headers", str(self.max_response_headers)),
+            ("max_header_bytes", str(self.max_header_bytes)),
+        )

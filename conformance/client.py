@@ -38,12 +38,33 @@ class ContractClient:
     def __init__(self, target: Target, profile: Profile = CANONICAL) -> None:
         self.target = target
         self.profile = profile
-        if not profile.canonical:  # requests sent to no role (unknown routes) read alike
 
-            def any_route(exchange: Exchange) -> View | None:
-                return view_of(profile, None, exchange, exchange.sent_json())
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        auth: bool = True,
+    ) -> Exchange:
+        """Send a request to no role (an unknown route, a raw probe) as given, its answer
+        viewed through the profile like any other (errors read alike everywhere)."""
+        profile = self.profile
 
-            target.viewer = any_route
+        def any_route(exchange: Exchange) -> View | None:
+            return view_of(profile, None, exchange, exchange.sent_json())
+
+        return self.target.send(
+            method,
+            path,
+            params=params,
+            headers=headers,
+            content=content,
+            auth=auth,
+            viewer=None if profile.canonical else any_route,
+        )
 
     def call(
         self,

@@ -49,6 +49,12 @@ class Settings:
     token: str | None = None
     cors_origin: str | None = None
     features: frozenset[str] = field(default_factory=lambda: frozenset({"client_ids"}))
+    #: Lanes a check may run at once (the run's ``--workers``): the stateful exploration
+    #: runs its lanes of sequences that many at a time (what it sends does not depend on it).
+    lanes: int = 1
+    #: Seconds the stateful exploration may take besides its count of sequences
+    #: (``--stateful-budget``; None: no bound).
+    stateful_budget: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,11 +187,22 @@ class CheckContext:
         if not self.client.profile.has("delete"):
             return
         for user_id, session_id in list(self._created):
+            self._deleted.add((user_id, session_id))
             try:
                 self.client.delete(user_id, session_id)
             except Exception:
                 continue
         self._created.clear()
+
+    def absorb(self, other: CheckContext) -> None:
+        """Take in what a context this check opened for a lane of its own did, once that
+        lane is cleaned up: its sessions are deleted (no second clean-up), its foreign
+        ones named."""
+        self._deleted |= other._deleted
+        self.foreign |= other.foreign
+        self.judged += other.judged
+        for reason, count in other.skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
 
     def untranslatable(self, reason: str) -> None:
         """A value a property drew that the target's layout cannot express (skipped)."""

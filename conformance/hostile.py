@@ -144,7 +144,7 @@ def send_hostile(ctx: CheckContext, request: Hostile) -> Exchange:
         )
     headers = {} if request.media_type is None else {"Content-Type": request.media_type}
     body = request.body if request.method in BODY_METHODS else None
-    exchange = ctx.client.target.send(
+    exchange = ctx.client.send(
         request.method, path, headers=headers, content=body, auth=request.auth
     )
     if request.role == "create" and exchange.status in (200, 201):

@@ -173,8 +173,8 @@ def arrived() -> tuple[int, ...]:
 @contextmanager
 def _phase(phase: Phase) -> Iterator[None]:
     previous = _state.phase
-    if previous is Phase.OFF:
-        yield
+    if previous is Phase.OFF or threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only; a lane's phases are the runner's
         return
     _state.phase = phase
     try:

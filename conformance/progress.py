@@ -31,9 +31,9 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from conformance.events import ClauseFinished, ClauseStarted, Event, RunFinished, RunStarted
 from conformance.records import Verdict
 from conformance.reporting.console import ConsoleReporter
-from conformance.runner import ClauseFinished, ClauseStarted, Event, RunFinished, RunStarted
 
 #: The description of the bar for the whole run.
 TOTAL = "all clauses"

@@ -19,10 +19,13 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, reject, seed, setti
 from hypothesis import strategies as st
 from hypothesis.errors import FlakyFailure, Unsatisfiable
 
+from conformance import hypothesis_guard
 from conformance.context import CheckContext, Undecided
 from conformance.profile import AbsentField, NotInLayout
 from conformance.records import Finding
 from conformance.target import TargetError
+
+hypothesis_guard.guard()
 
 T = TypeVar("T")
 

@@ -17,7 +17,15 @@ MAY clause is an expected failure (``xfail``) unless ``--session-contract-strict
 Options: ``--session-contract-token`` (or ``SESSION_CONFORMANCE_TOKEN``),
 ``--session-contract-cors-origin``, ``--session-contract-seed`` (default random, shown
 in the header), ``--session-contract-max-examples``, ``--session-contract-no-client-ids``,
-``--session-contract-strict``. A URL may carry ``user:password@`` (sent as Basic
+``--session-contract-strict``, ``--session-contract-profile`` (and
+``--session-contract-profile-var NAME=VALUE``), ``--session-contract-workers``,
+``--session-contract-timeout``, ``--session-contract-request-deadline``,
+``--session-contract-max-response-bytes``, ``--session-contract-redact-header`` and
+``--session-contract-redact-field``: what ``check`` takes, with the same meaning.
+
+The items run through ``check``'s own engine (:func:`conformance.runner.execute`): the
+first item selected runs every selected clause at once, in lanes, and each item then
+reports its clause's result, with the failure block of the run's real report. A URL may carry ``user:password@`` (sent as Basic
 credentials, never with a token); every output shows it as
 ``${SESSION_CONFORMANCE_USERINFO}``, as ``check`` does. The plugin imports the harness only when asked, so an
 unrelated test run does not pay for it.
@@ -38,11 +46,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from conformance.client import ContractClient
-    from conformance.context import Settings
-    from conformance.records import ClauseResult
+    from conformance.plan import RunPlan
+    from conformance.profile import Profile
+    from conformance.records import ClauseResult, RunReport
     from conformance.registry import Clause
-    from conformance.target import Target
 
 COLLECTOR = "session-contract"
 TOKEN_ENV = "SESSION_CONFORMANCE_TOKEN"
@@ -84,6 +91,60 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--session-contract-strict",
         action="store_true",
         help="a failed SHOULD clause fails too (default: xfail)",
+    )
+    group.addoption(
+        "--session-contract-profile",
+        default="canonical",
+        metavar="NAME|PATH",
+        help="the target's layout: a built-in profile or a profile file (default canonical)",
+    )
+    group.addoption(
+        "--session-contract-profile-var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a value for a variable of the profile (repeatable)",
+    )
+    group.addoption(
+        "--session-contract-workers",
+        type=int,
+        metavar="N",
+        help="clauses checked at once (default: chosen for the target)",
+    )
+    group.addoption(
+        "--session-contract-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds to wait for each read from the target (default 30)",
+    )
+    group.addoption(
+        "--session-contract-request-deadline",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds for one whole exchange (default 60)",
+    )
+    group.addoption(
+        "--session-contract-max-response-bytes",
+        type=int,
+        default=4 * 1024 * 1024,
+        metavar="N",
+        help="bytes read of one response (default 4 MiB)",
+    )
+    group.addoption(
+        "--session-contract-redact-header",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a header to hide in every output (repeatable)",
+    )
+    group.addoption(
+        "--session-contract-redact-field",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a JSON field to hide in every output (repeatable)",
     )
 
 
@@ -128,11 +189,13 @@ class ContractRun:
         self.max_examples: int = config.getoption("session_contract_max_examples")
         self.no_client_ids: bool = config.getoption("session_contract_no_client_ids")
         self.strict: bool = config.getoption("session_contract_strict")
+        self.workers: int | None = config.getoption("session_contract_workers")
         # Imported now, so a bad MODULE:APP is one usage error, not an error per item.
         self.app: Any = _load_app(self.app_path, config) if self.app_path else None
-        self._target: Target | None = None
-        self._client: ContractClient | None = None
-        self._unreachable: str | None = None
+        self.profile = _profile(config)
+        #: The run's report, once the first clause item is set up (every selected clause).
+        self.report: RunReport | None = None
+        self._results: dict[str, ClauseResult] = {}
 
     # -- hooks ----------------------------------------------------------------------------
 
@@ -165,40 +228,54 @@ class ContractRun:
             raise pytest.UsageError(f"session contract: {report.longrepr}")
         items.extend(item for item in report.result if isinstance(item, pytest.Item))
 
-    def pytest_sessionfinish(self) -> None:
-        if self._target is not None:
-            self._target.close()
-            self._target = None
-
     # -- running --------------------------------------------------------------------------
 
-    def settings(self) -> Settings:
-        from conformance.context import Settings
+    def result(self, session: pytest.Session, clause_id: str) -> ClauseResult:
+        """The clause's result: the first call runs every selected clause, through the
+        engine ``check`` runs (lanes, profile, bounds, redaction), then each reads its own."""
+        if self.report is None:
+            from conformance.events import RunFinished
+            from conformance.runner import execute
 
-        return Settings(
+            selected = [item.clause.id for item in session.items if isinstance(item, ClauseItem)]
+            for event in execute(self.plan(selected)):
+                if isinstance(event, RunFinished):
+                    self.report = event.report
+            assert self.report is not None
+            self._results = {r.clause_id: r for r in self.report.results}
+        return self._results[clause_id]
+
+    def plan(self, clause_ids: list[str]) -> RunPlan:
+        """The run's plan, from the plugin's options, as ``check`` makes one from its flags."""
+        from conformance.context import Settings
+        from conformance.plan import RunPlan
+        from conformance.redaction import redactor_for
+        from conformance.runner import select
+        from conformance.target import Limits, Target
+
+        config = self.config
+        limits = Limits(
+            read_timeout=config.getoption("session_contract_timeout"),
+            request_deadline=config.getoption("session_contract_request_deadline"),
+            max_response_bytes=config.getoption("session_contract_max_response_bytes"),
+        )
+        redactor = redactor_for(
+            config.getoption("session_contract_redact_header"),
+            config.getoption("session_contract_redact_field"),
+        )
+        if self.url is not None:
+            target = Target(self.url, token=self.token, limits=limits, redactor=redactor)
+        else:
+            target = Target(app=self.app, token=self.token, limits=limits, redactor=redactor)
+        settings = Settings(
             seed=self.seed,
             max_examples=self.max_examples,
             token=self.token,
             cors_origin=self.cors_origin,
             features=frozenset() if self.no_client_ids else frozenset({"client_ids"}),
         )
-
-    def client(self) -> tuple[ContractClient, str | None]:
-        """The shared client, built on first use, and why the target is unreachable."""
-        if self._client is None:
-            from conformance.client import ContractClient
-            from conformance.target import Target, TargetError
-
-            if self.url is not None:
-                target = Target(self.url, token=self.token)
-            else:
-                target = Target(app=self.app, token=self.token)
-            self._target, self._client = target, ContractClient(target)
-            try:
-                self._client.list("sc-preflight")
-            except TargetError as exc:
-                self._unreachable = f"target unreachable: {exc}"
-        return self._client, self._unreachable
+        self.config.add_cleanup(target.close)
+        return RunPlan(target, settings, select(clause_ids), self.profile, workers=self.workers)
 
     def replay(self, clause_id: str) -> str:
         from conformance.reporting.curl import url_word
@@ -218,6 +295,11 @@ class ContractRun:
             options += ["--session-contract-max-examples", str(self.max_examples)]
         if self.no_client_ids:
             options.append("--session-contract-no-client-ids")
+        profile = self.config.getoption("session_contract_profile")
+        if profile != "canonical":
+            options += ["--session-contract-profile", profile]
+        for assignment in self.config.getoption("session_contract_profile_var"):
+            options += ["--session-contract-profile-var", assignment]
         options += ["-k", clause_id]
         command = " ".join([*parts, shlex.join(options)])
         if self.token:
@@ -250,12 +332,8 @@ class ClauseItem(pytest.Item):
     def setup(self) -> None:
         """Run the clause here: an undecided clause is then a pytest ERROR, not a FAILURE."""
         from conformance.records import Verdict
-        from conformance.runner import run_clause
 
-        client, unreachable = self.run.client()
-        if unreachable is not None:
-            pytest.fail(self._block_of_reason(unreachable), pytrace=False)
-        self.result = run_clause(self.clause, client, self.run.settings())
+        self.result = self.run.result(self.session, self.clause.id)
         self.user_properties.append(("verdict", self.result.verdict.value))
         if self.result.verdict is Verdict.NOT_APPLICABLE:
             reason = self.result.summary.replace("(give --", "(give --session-contract-")
@@ -279,24 +357,14 @@ class ClauseItem(pytest.Item):
         return self.path, None, f"session contract {self.clause.id} [{self.clause.level}]"
 
     def _block(self) -> str:
-        from conformance import __version__
-        from conformance.records import RunReport
         from conformance.reporting.curl import SERVE_IT
         from conformance.reporting.failure_block import failure_block
         from conformance.reporting.saved import saved
 
         assert self.result is not None
-        report = RunReport(
-            tool="session-conformance",
-            version=__version__,
-            target=self.run.shown_url or "in-process",
-            profile="canonical",
-            seed=self.run.seed,
-            started_at="1970-01-01T00:00:00+00:00",
-            duration_ms=self.result.duration_ms,
-            results=(self.result,),
-        )
-        clause = saved(report).clauses[0]
+        assert self.run.report is not None
+        mine = dataclasses.replace(self.run.report, results=(self.result,))
+        clause = saved(mine).clauses[0]
         clause = dataclasses.replace(clause, replay=self.run.replay(self.clause.id))
         lines = failure_block(clause)
         if self.run.app_path:  # in-process: the curl lines need the app served somewhere
@@ -304,12 +372,23 @@ class ClauseItem(pytest.Item):
             lines.append(f"  Serve it:  {SERVE_IT.format(serve=serve)}")
         return "\n".join(lines)
 
-    def _block_of_reason(self, reason: str) -> str:
-        return (
-            f"{self.clause.id} [{self.clause.level}] {self.clause.statement}\n"
-            f"  Undecided: {reason}\n"
-            f"  Replay:    {self.run.replay(self.clause.id)}"
-        )
+
+def _profile(config: pytest.Config) -> Profile:
+    """The ``--session-contract-profile``, or a usage error (one line)."""
+    from conformance.profiles import ProfileError, load_profile
+
+    variables: dict[str, str] = {}
+    for assignment in config.getoption("session_contract_profile_var"):
+        name, equals, value = assignment.partition("=")
+        if not equals or not name:
+            raise pytest.UsageError(
+                f"--session-contract-profile-var {assignment!r}: write NAME=VALUE"
+            )
+        variables[name] = value
+    try:
+        return load_profile(config.getoption("session_contract_profile"), variables)
+    except ProfileError as exc:
+        raise pytest.UsageError(f"--session-contract-profile: {exc}") from exc
 
 
 def _load_app(spec: str, config: pytest.Config) -> Any:

@@ -180,6 +180,8 @@ class RunReport:
     notes: tuple[str, ...] = ()
     #: The command that replays this run; ``--clause ID`` appended replays one clause.
     replay: str = ""
+    #: The run was cut short by a signal (its results are what was decided before).
+    interrupted: bool = False
 
     def totals(self) -> dict[str, int]:
         counts = {verdict.value: 0 for verdict in Verdict}

@@ -1,121 +1,83 @@
-"""The runner: executes the clauses against a target and emits events.
+"""The runner: decides the clauses of a plan in concurrent lanes and emits events.
 
-The engine emits events (:class:`RunStarted`, :class:`ClauseStarted`,
-:class:`ClauseFinished`, :class:`RunFinished`); reporters consume them. The CLI and the pytest plugin are thin
-shells over :func:`run`. Verdicts: no finding is ``passed``; findings are ``failed``;
-:class:`NotApplicable` is ``not_applicable``; :class:`Undecided`, a
-:class:`TargetError` (timeout, reset, oversize, deadline ...) or a fault in a check is
-``error`` — never ``passed``.
+The engine emits :mod:`conformance.events`; the console, the progress, the reports and
+the pytest plugin consume them. Each clause is decided by the kernel
+(:func:`conformance.kernel.decide`) on a *lane*: a view of the target with its own record
+(:meth:`~conformance.target.Target.lane`), in a thread of its own, with its own users and
+seed, so that no clause sees another's sessions and the same seed sends the same requests
+within each clause in any interleaving. At most ``workers`` lanes run at once
+(``--workers``; by default more for a slow target: :func:`default_workers`). The clauses
+sharing one piece of work (the stateful family's exploration) run in one lane, one after
+the other. Results are told, and judged by the passive invariants
+(:mod:`conformance.passive`), in clause order, whatever order the lanes finish in; the
+passive clauses run after all others, when the run has seen everything.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
+import math
+import queue
+import threading
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from conformance import __version__, interruption
-from conformance.checks import all_checks
 from conformance.client import ContractClient
-from conformance.context import CheckContext, NotApplicable, Settings, Undecided
-from conformance.leftovers import HARNESS_USERS
+from conformance.context import Settings
+from conformance.deadline import CLEANUP_OVERTIME, Deadline, Stop
+from conformance.events import (
+    ClauseFinished,
+    ClauseStarted,
+    Event,
+    FindingFound,
+    RunFinished,
+    RunStarted,
+)
+from conformance.kernel import (
+    MAX_FINDINGS,
+    NO_ANSWER,
+    Decision,
+    Why,
+    clause_seed,
+    decide,
+    missing_reason,
+)
 from conformance.passive import PASSIVE, Watch, roles_of
-from conformance.profile import CANONICAL, NotInLayout, Profile
-from conformance.records import ClauseResult, Exchange, Finding, RunReport, Verdict
-from conformance.registry import Clause, registry
+from conformance.plan import MAX_WORKERS, RunPlan
+from conformance.profile import CANONICAL, Profile
+from conformance.records import ClauseResult, RunReport, Verdict
+from conformance.registry import Clause
+from conformance.selection import UnknownClause, select
 from conformance.target import RunDeadlinePassed, Target, TargetError, Unreachable
 
-#: Findings kept per failed clause; the rest are counted in the summary.
-MAX_FINDINGS = 5
-#: Exchanges kept as evidence for a clause that did not fail.
-EVIDENCE_SAMPLE = 3
-
-FEATURE_REASONS = {
-    "auth": "the target declares no bearer token (give --token to check auth)",
-    "cors": "the target declares no CORS origin (give --cors-origin to check CORS)",
-    "client_ids": "the target does not accept client-chosen session ids",
-}
-
-
-#: What a profile lacks when it does not declare a feature.
-PROFILE_FEATURES = {
-    "auth": "the layout has no bearer auth",
-    "cors": "the layout has no CORS",
-    "client_ids": "the layout does not accept client-chosen session ids",
-    "location": "create answers name the session in no Location header",
-    "users": "the layout has no users (users = false): sessions belong to no one and no user id is sent",
-}
-
 INTERRUPTED = "interrupted"
-#: How long past the run's deadline the clean-up of what it created may still take.
-CLEANUP_OVERTIME = 5.0
-#: How the summary of a clause ended by a :class:`TargetError` begins.
-NO_ANSWER = "no usable answer from the target"
+#: Clauses that share one piece of work, by family: they run in one lane, in order.
+SHARED_WORK = frozenset({"stateful"})
 
-
-class UnknownClause(ValueError):
-    """A clause id asked for is not in the registry."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunStarted:
-    target: str
-    seed: int
-    clauses: tuple[Clause, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ClauseStarted:
-    """A clause's check begins (a clause decided without one, e.g. not applicable at
-    once or past the deadline, only finishes)."""
-
-    clause: Clause
-
-
-@dataclass(frozen=True, slots=True)
-class ClauseFinished:
-    result: ClauseResult
-
-
-@dataclass(frozen=True, slots=True)
-class RunFinished:
-    report: RunReport
-
-
-Event = RunStarted | ClauseStarted | ClauseFinished | RunFinished
-
-
-def clause_seed(seed: int, clause_id: str) -> int:
-    """The seed of one clause: stable for (run seed, clause id), so a clause replays alone."""
-    digest = hashlib.sha256(f"{seed}:{clause_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
-
-
-def select(clause_ids: Sequence[str] | None, *, subject: str = "server") -> tuple[Clause, ...]:
-    """The clauses of ``subject`` (``server`` for ``check``, ``client`` for
-    ``verify-client``), or those of them named in ``clause_ids``."""
-    clauses = registry().of_subject(subject)
-    if not clause_ids:
-        return clauses
-    known = {clause.id: clause for clause in clauses}
-    others = {clause.id: clause.subject for clause in registry().clauses}
-    elsewhere = [cid for cid in clause_ids if cid.upper() not in known and cid.upper() in others]
-    if elsewhere:
-        command = "verify-client TRACE.jsonl" if subject == "server" else "check URL"
-        raise UnknownClause(
-            f"{', '.join(elsewhere)} is not a {subject} clause; check it with "
-            f"`session-conformance {command}`"
-        )
-    unknown = [cid for cid in clause_ids if cid.upper() not in known]
-    if unknown:
-        raise UnknownClause(
-            f"unknown clause id(s): {', '.join(unknown)} (list them with `session-conformance clauses`)"
-        )
-    wanted = {cid.upper() for cid in clause_ids}
-    return tuple(clause for clause in clauses if clause.id in wanted)
+__all__ = [
+    "CLEANUP_OVERTIME",
+    "INTERRUPTED",
+    "MAX_FINDINGS",
+    "NO_ANSWER",
+    "ClauseFinished",
+    "ClauseStarted",
+    "Event",
+    "FindingFound",
+    "RunFinished",
+    "RunStarted",
+    "UnknownClause",
+    "clause_seed",
+    "default_workers",
+    "execute",
+    "exit_code",
+    "run",
+    "run_clause",
+    "select",
+]
 
 
 def run(
@@ -125,189 +87,262 @@ def run(
     clause_ids: Sequence[str] | None = None,
     profile: Profile = CANONICAL,
     deadline: float | None = None,
+    workers: int | None = None,
 ) -> Generator[Event, None, None]:
-    """Run the clauses, yielding events; the last is always :class:`RunFinished`.
+    """:func:`execute` the plan these make (the selection ``clause_ids``, default all)."""
+    plan = RunPlan(target, settings, select(clause_ids), profile, deadline, workers)
+    return execute(plan)
 
-    ``deadline`` (seconds) bounds the whole run: past it no clause starts, the one under
-    way is cut short, and each clause left is ``error`` with the reason; deleting what the
-    run created may take :data:`CLEANUP_OVERTIME` more. An interrupt (Ctrl-C, or SIGTERM
-    as ``check`` maps it), raised here or thrown in by the consumer while it handles an
-    event, ends the run early and still yields the report of what was decided.
+
+def run_clause(clause: Clause, client: ContractClient, settings: Settings) -> ClauseResult:
+    """Decide one clause on ``client`` (the kernel, without the run around it)."""
+    return decide(clause, client, settings).result
+
+
+def default_workers(target: Target, latency_ms: float | None) -> int:
+    """Lanes for a target whose first answer took ``latency_ms``: two on loopback or
+    in-process (the harness's own work fills the cores), more the longer a request waits
+    on the network, up to :data:`~conformance.plan.MAX_WORKERS`."""
+    if target.in_process or latency_ms is None:
+        return 2
+    return max(2, min(MAX_WORKERS, math.ceil(latency_ms / 4)))
+
+
+def execute(plan: RunPlan) -> Generator[Event, None, None]:
+    """Run the plan, yielding events; the last is always :class:`RunFinished`.
+
+    ``plan.deadline`` (seconds) bounds the whole run: past it no clause starts, those
+    under way are cut short, and each clause left is ``error`` with the reason; deleting
+    what the run created may take :data:`CLEANUP_OVERTIME` more. An interrupt (Ctrl-C,
+    or SIGTERM as ``check`` maps it), raised here or thrown in by the consumer while it
+    handles an event, stops the lanes and still yields the report of what was decided.
     """
-    clauses = select(clause_ids)
+    clauses, target, settings = plan.clauses, plan.target, plan.settings
     position = {clause.id: index for index, clause in enumerate(clauses)}
     started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
-    stop_at = None if deadline is None else time.monotonic() + deadline
-    target.stop_at(stop_at)
-    results: list[ClauseResult] = []
-    notes: list[str] = []
-    late = 0
+    stop = Stop()
+    deadline = Deadline.after(plan.deadline, stop)
+    run = _Run(plan, deadline, Watch(roles=roles_of(plan.profile, target.base_url)))
+    workers = plan.workers or 1
     try:
         yield RunStarted(target=target.public_url, seed=settings.seed, clauses=clauses)
-        client = ContractClient(target, profile)
-        try:
-            unusable = _preflight(target, client)
-        except RunDeadlinePassed as exc:
-            unusable = f"not decided: the run's deadline (--deadline) passed ({exc})"
-        if unusable:
-            notes.append(unusable)
-        went_away = False
-        watch = Watch(roles=roles_of(profile, target.base_url))
-        # The clauses judged on every exchange come last, when the run has seen it all.
-        order = sorted(clauses, key=lambda clause: clause.id in PASSIVE)
-        for clause in order:
-            interruption.stop_if_interrupted()  # however the signal got lost on its way
-            if unusable is not None:
-                result = _result(clause, settings.seed, Verdict.ERROR, unusable, 0.0)
-                missing = _missing(clause, profile, settings) if went_away else None
-                if missing is not None:  # a clause that never applied still does not
-                    result = _result(clause, settings.seed, Verdict.NOT_APPLICABLE, missing, 0.0)
-            elif stop_at is not None and time.monotonic() >= stop_at:
-                late += 1
-                why = f"not decided: the run's deadline of {deadline:g} s (--deadline) had passed"
-                result = _result(
-                    clause, clause_seed(settings.seed, clause.id), Verdict.ERROR, why, 0.0
-                )
-            else:
-                yield ClauseStarted(clause)
-                mark = target.mark()
-                result = run_clause(clause, client, settings, notes=notes)
-                watch.judge(target.since(mark), clause.id)
-                result = watch.settle(result)
-                if result.verdict is Verdict.ERROR and result.summary.startswith(NO_ANSWER):
-                    # Gone for good? Then every clause left would wait for it in vain.
-                    gone = _still_there(target, client)
-                    if gone is not None:
-                        went_away = True
-                        unusable = (
-                            f"not decided: the target stopped answering during {clause.id} ({gone})"
-                        )
-                        notes.append(unusable)
-            results.append(result)
-            yield ClauseFinished(result)
-        notes.extend(watch.unselected(clause.id for clause in clauses))
+        unusable, latency = run.preflight()
+        workers = plan.workers or default_workers(target, latency)
+        run.settings = dataclasses.replace(settings, lanes=workers)
+        if unusable is not None:
+            run.notes.append(unusable)
+            for clause in clauses:
+                yield from run.tell(run.unusable(clause, unusable, gone=False))
+        else:
+            active = [clause for clause in clauses if clause.id not in PASSIVE]
+            passive = [clause for clause in clauses if clause.id in PASSIVE]
+            # The clauses judged on every exchange come last, when the run has seen it all.
+            yield from run.lanes(active, workers, stop)
+            yield from run.lanes(passive, workers, stop, settle_after=True)
+        run.notes.extend(run.watch.unselected(clause.id for clause in clauses))
         interruption.hold()  # the run is over: a signal now waits until it is reported
     except KeyboardInterrupt:
         # The run ends early but still ends: the report holds what was decided.
-        notes.append(f"{INTERRUPTED}: {len(results)} of {len(clauses)} clauses decided")
-    finally:
-        if stop_at is not None:  # what is left of the run: the clean-up's overtime
-            target.stop_at(stop_at + CLEANUP_OVERTIME)
-    if late:
-        notes.append(
-            f"deadline: the run's deadline of {deadline:g} s passed; "
-            f"{late} of {len(clauses)} clauses were not started"
+        run.interrupted = True
+        run.notes.append(f"{INTERRUPTED}: {len(run.results)} of {len(clauses)} clauses decided")
+    if run.late:
+        run.notes.append(
+            f"deadline: the run's deadline of {plan.deadline:g} s passed; "
+            f"{run.late} of {len(clauses)} clauses were not started"
         )
     report = RunReport(
         tool="session-conformance",
         version=__version__,
         target=target.public_url,
-        profile=profile.name,
+        profile=plan.profile.name,
         seed=settings.seed,
         started_at=started_at,
         duration_ms=(time.perf_counter() - started) * 1000,
-        results=tuple(sorted(results, key=lambda r: position[r.clause_id])),
+        results=tuple(sorted(run.results, key=lambda r: position[r.clause_id])),
         settings=(
             *_settings_items(settings),
+            ("workers", str(workers)),
             *target.limits.items(),
-            ("deadline", "none" if deadline is None else f"{deadline:g}"),
+            ("deadline", "none" if plan.deadline is None else f"{plan.deadline:g}"),
         ),
-        notes=tuple(notes),
+        notes=tuple(run.notes),
+        interrupted=run.interrupted,
     )
     yield RunFinished(report)
 
 
-def run_clause(
-    clause: Clause,
-    client: ContractClient,
-    settings: Settings,
-    *,
-    notes: list[str] | None = None,
-) -> ClauseResult:
-    """Run one clause's check and turn what happened into a verdict; ``notes`` gets what
-    the run must say besides (sessions made for users outside the harness's namespace)."""
-    seed = clause_seed(settings.seed, clause.id)
-    missing = _missing(clause, client.profile, settings)
-    if missing is not None:
-        return _result(clause, seed, Verdict.NOT_APPLICABLE, missing, 0.0)
-    check = all_checks().get(clause.id)
-    if check is None:
-        return _result(clause, seed, Verdict.ERROR, "no check is implemented for this clause", 0.0)
-    if not settings.features <= client.profile.features:  # only what the layout can have
-        settings = dataclasses.replace(
-            settings, features=settings.features & client.profile.features
-        )
-    ctx = CheckContext(clause, client, settings, seed)
-    mark = client.target.mark()
-    started = time.perf_counter()
-    findings: list[Finding] = []
-    verdict, summary = Verdict.PASSED, ""
-    out_of_layout = False
-    try:
-        for finding in check(ctx):
-            findings.append(finding)
-    except NotApplicable as exc:
-        verdict, summary = Verdict.NOT_APPLICABLE, str(exc)
-    except NotInLayout as exc:  # what was found before it stands
-        verdict, summary, out_of_layout = Verdict.NOT_APPLICABLE, str(exc), True
-    except Undecided as exc:
-        verdict, summary = Verdict.ERROR, str(exc)
-    except RunDeadlinePassed as exc:
-        verdict, summary = (
-            Verdict.ERROR,
-            f"not decided: the run's deadline (--deadline) passed ({exc})",
-        )
-    except TargetError as exc:
-        verdict, summary = Verdict.ERROR, f"{NO_ANSWER}: {exc}"
-    except Exception as exc:
-        verdict, summary = Verdict.ERROR, f"the check itself failed: {type(exc).__name__}: {exc}"
-    finally:
-        checked = client.target.mark()  # what the check sent, before its clean-up
-        # Also after an interrupt; a second signal cuts the clean-up short.
-        with client.target.overtime(CLEANUP_OVERTIME), interruption.acting():
-            ctx.cleanup()
-        if ctx.foreign and notes is not None:
-            shown = ", ".join(f"{sid!r} of user {user!r}" for user, sid in sorted(ctx.foreign)[:5])
-            notes.append(
-                f"left alone: {clause.id}'s requests made {len(ctx.foreign)} session(s) for "
-                f"users outside the harness's namespace ({HARNESS_USERS}...), which it never "
-                f"deletes: {shown}"
+@dataclass(frozen=True, slots=True)
+class _Started:
+    clause: Clause
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    clause: Clause
+    decision: Decision
+
+
+class _Run:
+    """What one run keeps while its lanes go: the results told, the notes, whether the
+    target went away."""
+
+    def __init__(self, plan: RunPlan, deadline: Deadline, watch: Watch) -> None:
+        self.plan = plan
+        #: The plan's settings, with the lanes the run chose (once it knows the target).
+        self.settings = plan.settings
+        self.deadline = deadline
+        self.watch = watch
+        self.results: list[ClauseResult] = []
+        self.notes: list[str] = []
+        self.late = 0
+        self.interrupted = False
+        #: Why no clause can be decided any more (the target stopped answering).
+        self.gone: str | None = None
+        self._lock = threading.Lock()
+        self._main = plan.target.lane(deadline)
+        self._client = ContractClient(self._main, plan.profile)
+
+    # -- before and after -----------------------------------------------------------------
+
+    def preflight(self) -> tuple[str | None, float | None]:
+        """Why the target cannot be checked at all (None: it can), and how long its first
+        answer took (ms)."""
+        try:
+            return _preflight(self._client)
+        except RunDeadlinePassed as exc:
+            return f"not decided: the run's deadline (--deadline) passed ({exc})", None
+
+    def unusable(self, clause: Clause, why: str, *, gone: bool) -> Decision:
+        """The result of a clause that cannot be decided: ``error`` with the reason, or
+        still ``not_applicable`` if it never applied (once the target went away)."""
+        seed = clause_seed(self.settings.seed, clause.id)
+        if gone:
+            missing = missing_reason(clause, self.plan.profile, self.settings)
+            if missing is not None:
+                return Decision(clause.result(Verdict.NOT_APPLICABLE, missing, seed=seed))
+        return Decision(clause.result(Verdict.ERROR, why, seed=seed), Why.UNDECIDED)
+
+    # -- the lanes ------------------------------------------------------------------------
+
+    def lanes(
+        self, clauses: list[Clause], workers: int, stop: Stop, *, settle_after: bool = False
+    ) -> Iterator[Event]:
+        """Decide ``clauses`` in at most ``workers`` lanes at once, telling each result in
+        clause order; ``settle_after``: the passive clauses, settled once all are judged."""
+        if not clauses:
+            return
+        events: queue.SimpleQueue[_Started | _Decided] = queue.SimpleQueue()
+        decided: dict[str, Decision] = {}
+        told = 0
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sc-lane")
+        try:
+            for unit in _units(clauses):
+                pool.submit(self._lane, unit, events)
+            while told < len(clauses):
+                interruption.stop_if_interrupted()  # however the signal got lost on its way
+                try:
+                    event = events.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                if isinstance(event, _Started):
+                    yield ClauseStarted(event.clause)
+                    continue
+                decided[event.clause.id] = event.decision
+                self._went_away(event.clause, event.decision)
+                while told < len(clauses) and clauses[told].id in decided:
+                    clause = clauses[told]
+                    told += 1
+                    decision = decided[clause.id]
+                    self.watch.judge(decision.exchanges, clause.id)
+                    if not settle_after:
+                        yield from self.tell(decision)
+            if settle_after:
+                for clause in clauses:
+                    yield from self.tell(decided[clause.id])
+        except BaseException:
+            stop.interrupted.set()  # no lane checks any further; clean-ups go on
+            try:
+                pool.shutdown(wait=True, cancel_futures=True)
+            except BaseException:
+                stop.aborted.set()  # a second signal: no clean-up either
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            raise
+        pool.shutdown(wait=True)
+
+    def _lane(self, unit: list[Clause], events: queue.SimpleQueue[_Started | _Decided]) -> None:
+        """One lane: the clauses of ``unit`` in order, on a target of their own."""
+        target = self.plan.target.lane(self.deadline)
+        client = ContractClient(target, self.plan.profile)
+        for clause in unit:
+            events.put(_Decided(clause, self._decide(clause, client, events)))
+
+    def _decide(
+        self,
+        clause: Clause,
+        client: ContractClient,
+        events: queue.SimpleQueue[_Started | _Decided],
+    ) -> Decision:
+        if self.gone is not None:
+            return self.unusable(clause, self.gone, gone=True)
+        if self.deadline.stopped():
+            return self.unusable(clause, f"not decided: the run was {INTERRUPTED}", gone=False)
+        if self.deadline.passed():
+            with self._lock:
+                self.late += 1
+            why = (
+                f"not decided: the run's deadline of {self.plan.deadline:g} s "
+                "(--deadline) had passed"
             )
-    duration = (time.perf_counter() - started) * 1000
-    exchanges = client.target.since(mark)
-    sent = client.target.mark() - mark
-    if findings and (verdict is not Verdict.NOT_APPLICABLE or out_of_layout):
-        verdict = Verdict.FAILED
-        more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""
-        summary = findings[0].message + more
-    elif verdict is Verdict.PASSED and ctx.skipped and not ctx.judged:
-        verdict, summary = Verdict.NOT_APPLICABLE, _skipped(ctx.skipped, everything=True)
-    elif verdict is Verdict.PASSED:
-        summary = ctx.summary or f"{sent} exchange(s), no violation"
-        if ctx.skipped:
-            summary += f" ({_skipped(ctx.skipped, everything=False)})"
-    return ClauseResult(
-        clause_id=clause.id,
-        family=clause.family,
-        level=clause.level,
-        statement=clause.statement,
-        verdict=verdict,
-        summary=summary,
-        seed=seed,
-        duration_ms=duration,
-        findings=tuple(findings[:MAX_FINDINGS]),
-        exchanges=_evidence(verdict, tuple(e for e in exchanges if e.index < checked)),
-    )
+            return Decision(
+                clause.result(Verdict.ERROR, why, seed=clause_seed(self.settings.seed, clause.id)),
+                Why.DEADLINE,
+            )
+        events.put(_Started(clause))
+        try:
+            return decide(clause, client, self.settings)
+        except BaseException as exc:  # a fault of the harness: still a result, and told
+            why = f"the check itself failed: {type(exc).__name__}: {exc}"
+            seed = clause_seed(self.settings.seed, clause.id)
+            return Decision(clause.result(Verdict.ERROR, why, seed=seed), Why.UNDECIDED)
+
+    def _went_away(self, clause: Clause, decision: Decision) -> None:
+        """After a clause got no usable answer: is the target gone for good? Then every
+        clause left would wait for it in vain."""
+        if decision.why is not Why.NO_ANSWER or self.gone is not None:
+            return
+        try:
+            gone, _ = _preflight(self._client)
+        except RunDeadlinePassed:
+            return  # the clauses left are not started anyway, for the deadline
+        if gone is not None:
+            self.gone = f"not decided: the target stopped answering during {clause.id} ({gone})"
+            self.notes.append(self.gone)
+
+    def tell(self, decision: Decision) -> Iterator[Event]:
+        """Tell a clause's result (settled by the passive invariants) and its findings."""
+        result = self.watch.settle(decision.result)
+        self.notes.extend(decision.notes)
+        self.results.append(result)
+        for finding in result.findings:
+            yield FindingFound(result.clause_id, finding)
+        yield ClauseFinished(result)
 
 
-def _evidence(verdict: Verdict, exchanges: tuple[Exchange, ...]) -> tuple[Exchange, ...]:
-    """A sample of what was sent; for ``error``, the exchange that ended the check too."""
-    if verdict is Verdict.FAILED:
-        return ()  # the findings carry their exchanges
-    if verdict is Verdict.ERROR and len(exchanges) > EVIDENCE_SAMPLE:
-        return (*exchanges[: EVIDENCE_SAMPLE - 1], exchanges[-1])
-    return exchanges[:EVIDENCE_SAMPLE]
+def _units(clauses: list[Clause]) -> list[list[Clause]]:
+    """The clauses, each alone but those sharing one piece of work, which go together."""
+    units: list[list[Clause]] = []
+    shared: dict[str, list[Clause]] = {}
+    for clause in clauses:
+        if clause.family in SHARED_WORK:
+            if clause.family not in shared:
+                shared[clause.family] = []
+                units.append(shared[clause.family])
+            shared[clause.family].append(clause)
+        else:
+            units.append([clause])
+    return units
 
 
 def exit_code(report: RunReport, *, strict: bool = False) -> int:
@@ -325,66 +360,26 @@ def exit_code(report: RunReport, *, strict: bool = False) -> int:
     return 0
 
 
-def _preflight(target: Target, client: ContractClient) -> str | None:
+def _preflight(client: ContractClient) -> tuple[str | None, float | None]:
     """One harmless request first (a list, for a user id of the harness's: it reads, never
     changes, anyone's sessions): a target that gives no usable answer, or redirects it
-    elsewhere, decides no clause at all."""
+    elsewhere, decides no clause at all. Also how long the answer took (ms)."""
     try:
         exchange = client.list("sc-preflight")
     except RunDeadlinePassed:
         raise
     except Unreachable as exc:
-        return f"target unreachable: {exc}"
+        return f"target unreachable: {exc}", None
     except TargetError as exc:
-        return f"{NO_ANSWER}: {exc}"
+        return f"{NO_ANSWER}: {exc}", None
     location = exchange.response.header("location") if exchange.response else None
     if exchange.status is not None and 300 <= exchange.status < 400:
         return (
             f"the target redirects ({exchange.request.method} {exchange.request.url} answered "
             f"{exchange.status} to {location or 'nowhere'}); the harness follows no redirect, "
             "so that the token and probes never leave the target: give the URL that answers"
-        )
-    return None
-
-
-def _still_there(target: Target, client: ContractClient) -> str | None:
-    """None if the target still answers the preflight request, else why not."""
-    try:
-        return _preflight(target, client)
-    except RunDeadlinePassed:
-        return None  # the clauses left are not started anyway, for the deadline
-
-
-def _skipped(reasons: dict[str, int], *, everything: bool) -> str:
-    """Why values drawn by the check's properties were not sent."""
-    count = sum(reasons.values())
-    first = next(iter(reasons))
-    what = "every value the check drew" if everything else f"{count} drawn value(s) skipped"
-    more = f" (+{len(reasons) - 1} other reason(s))" if len(reasons) > 1 else ""
-    return f"{what}: {first}{more}"
-
-
-def _missing(clause: Clause, profile: Profile, settings: Settings) -> str | None:
-    for feature in clause.features:
-        if feature not in profile.features:
-            why = PROFILE_FEATURES.get(feature, feature)
-            return f"profile {profile.name!r} declares no {feature} ({why})"
-        enabled = {
-            "auth": settings.token is not None,
-            "cors": settings.cors_origin is not None,
-            "location": True,  # the profile's alone, checked above
-            "users": True,
-        }.get(feature, feature in settings.features)
-        if not enabled:
-            return FEATURE_REASONS.get(feature, f"the target lacks feature {feature!r}")
-    absent = [role for role in clause.roles if not profile.has(role)]
-    if absent:
-        return f"profile {profile.name!r} has no {', '.join(absent)} route"
-    return None
-
-
-def _result(clause: Clause, seed: int, verdict: Verdict, summary: str, ms: float) -> ClauseResult:
-    return clause.result(verdict, summary, seed=seed, duration_ms=ms)
+        ), exchange.elapsed_ms
+    return None, exchange.elapsed_ms
 
 
 def _settings_items(settings: Settings) -> tuple[tuple[str, str], ...]:

@@ -14,45 +14,33 @@ which sees only the drawn choices, kept losing track of server-minted ids (1,842
 replays, 23 s, and 13 steps left for a fault that needs 5). The shrunk sequence is the
 finding's ``steps``, rendered as a shell script by :mod:`conformance.reporting.sequence`.
 
-One exploration decides every clause of the ``stateful`` family: it runs once per target
-and settings (:func:`explore`), seeded from the run's seed and the family, so
-``--clause STATE-003`` alone sends the same requests. When it finds a violation, it runs
-again with that clause *muted* (the sessions a muted clause's violation casts doubt on
-are no longer judged) and goes on for the others.
+The exploration that drives it is :mod:`conformance.exploration`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import random
 import time
-import weakref
 from dataclasses import dataclass
 
-from hypothesis import HealthCheck, Phase, Verbosity, seed, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from conformance.context import CheckContext, Undecided
-from conformance.model import CLAUSES
-from conformance.records import Finding, JSONValue
+from conformance import hypothesis_guard
+from conformance.context import Undecided
+from conformance.records import JSONValue
 from conformance.sequences import (
     CHOSEN_IDS,
     Action,
-    Pool,
     Ref,
     Sequence,
     Violated,
     Violation,
     World,
 )
-from conformance.shrinking import Shrinker
-from conformance.target import Target, TargetError
+from conformance.target import TargetError
 
-#: Sequences explored however low ``--max-examples`` is: fewer leave the exploration too
-#: thin to decide its clauses (measured: 10 sequences of 50 steps found each stateful
-#: mutant at 57 of 60 seeds; 3 sequences at 34 of 60).
-MIN_SEQUENCES = 10
+hypothesis_guard.guard()
+
 #: Ids no sequence creates (unless a client-chosen one happens to match: the model knows).
 NEVER_IDS = ("chat-404", "00000000-0000-0000-0000-000000000000", "0", "sess_made_up")
 PATH_SENTINELS = ("undefined", "null", "None", "nil", "NaN", "[object Object]", " undefined ")
@@ -120,10 +108,21 @@ class Search:
 
     world: World
     seed: int
+    #: Sequences to generate.
+    examples: int
+    #: ``time.monotonic`` past which nothing more is sent (``--stateful-budget``).
+    until: float | None = None
     found: Violation | None = None
     stopped: Exception | None = None
+    out_of_time: bool = False
     sequences: int = 0
     steps: int = 0
+
+    def idle(self) -> bool:
+        """Whether the search is over: found, stopped, or out of time."""
+        if self.until is not None and not self.out_of_time and time.monotonic() >= self.until:
+            self.out_of_time = True
+        return self.found is not None or self.stopped is not None or self.out_of_time
 
 
 class SessionMachine(RuleBasedStateMachine):
@@ -133,12 +132,12 @@ class SessionMachine(RuleBasedStateMachine):
         super().__init__()
         self.search = search
         self.sequence: Sequence | None = None
-        if search.found is None and search.stopped is None:
+        if not search.idle():
             try:
                 self.sequence = search.world.new_sequence()
+                search.sequences += 1
             except (Undecided, TargetError) as exc:
                 search.stopped = exc
-        search.sequences += 1
 
     def can(self, role: str) -> bool:
         return self.search.world.ctx.client.profile.has(role)
@@ -192,7 +191,7 @@ class SessionMachine(RuleBasedStateMachine):
         then: str | None = None,
     ) -> None:
         search, sequence = self.search, self.sequence
-        if sequence is None or search.found is not None or search.stopped is not None:
+        if sequence is None or search.idle():
             return
         actor, ref = self._target(sequence, who, pick, chosen=role == "create")
         try:
@@ -243,106 +242,4 @@ def _choosable(session_id: str) -> bool:
         0 < len(session_id) <= 128
         and session_id[0] not in "_-"
         and set(session_id) <= _CHOSEN_CHARS
-    )
-
-
-# -- the exploration ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Exploration:
-    """What one exploration decided: a finding per violated clause, and how often each
-    clause was judged."""
-
-    findings: dict[str, Finding]
-    judged: dict[str, int]
-    sequences: int
-    steps: int
-    seconds: float
-    error: Exception | None = None
-
-
-_MEMO: weakref.WeakKeyDictionary[Target, dict[object, Exploration]] = weakref.WeakKeyDictionary()
-
-
-def explore(ctx: CheckContext) -> Exploration:
-    """The exploration of this target with these settings (run once, then remembered)."""
-    runs = _MEMO.setdefault(ctx.client.target, {})
-    key = (ctx.settings, ctx.client.profile)
-    if key not in runs:
-        runs[key] = _explore(ctx)
-    return runs[key]
-
-
-def family_seed(run_seed: int) -> int:
-    """The exploration's seed: stable for (run seed, family), like a clause's seed."""
-    digest = hashlib.sha256(f"{run_seed}:stateful".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
-
-
-def _explore(ctx: CheckContext) -> Exploration:
-    started = time.monotonic()
-    seed_value = family_seed(ctx.settings.seed)
-    batch = 2 * max(MIN_SEQUENCES, ctx.settings.max_examples)
-    world = World(ctx, Pool(ctx, random.Random(seed_value), batch))
-    findings: dict[str, Finding] = {}
-    error: Exception | None = None
-    sequences = steps = 0
-    for _ in CLAUSES:
-        search = Search(world, seed_value)
-        _search(search)
-        sequences, steps = sequences + search.sequences, steps + search.steps
-        if search.found is None:
-            error = search.stopped
-            break
-        shrinker = Shrinker(world, search.found)
-        violation, again = shrinker.shrink()
-        sequences += shrinker.replays
-        findings[violation.clause] = _finding(violation, again)
-        world.muted.add(violation.clause)
-    return Exploration(
-        findings, dict(world.judged), sequences, steps, time.monotonic() - started, error
-    )
-
-
-def _search(search: Search) -> None:
-    """Generate sequences until one violates an unmuted clause (hypothesis, seeded)."""
-
-    @seed(search.seed)
-    class Bound(SessionMachine):
-        def __init__(self) -> None:
-            super().__init__(search)
-
-    ctx = search.world.ctx
-    options = settings(
-        max_examples=max(MIN_SEQUENCES, ctx.settings.max_examples),
-        stateful_step_count=ctx.settings.max_steps,
-        database=None,
-        deadline=None,
-        derandomize=False,
-        verbosity=Verbosity.quiet,
-        report_multiple_bugs=False,
-        print_blob=False,
-        suppress_health_check=list(HealthCheck),
-        phases=(Phase.explicit, Phase.generate),
-    )
-    # The rules never raise: the first violation is kept, and the sequences after it do
-    # nothing, so hypothesis neither shrinks nor replays (the Shrinker does that).
-    run_state_machine_as_test(Bound, settings=options)
-
-
-def _finding(violation: Violation, again: bool) -> Finding:
-    problem = violation.discrepancy.problem
-    count = len(violation.exchanges)
-    note = (
-        f" (step {count}, the last of the shrunk sequence)"
-        if again
-        else f" (step {count}; it did not fail again on replay: the target is not deterministic)"
-    )
-    return Finding(
-        problem + note,
-        violation.discrepancy.expected,
-        violation.exchange,
-        steps=violation.exchanges,
-        expected_status=violation.discrepancy.status,
     )

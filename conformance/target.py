@@ -22,17 +22,27 @@ leaves the target's scheme, host and port.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import httpx
 
 from conformance import interruption
-from conformance.bounds import bounded_transport, exchange_deadline
+from conformance.bearer import Bearer
+from conformance.bounds import Limits, bounded_transport, exchange_deadline
+from conformance.deadline import NO_DEADLINE, Deadline
 from conformance.decoding import WIRE, Overflow, accepted, codings_of, decoded
+from conformance.exchange_errors import (
+    ExchangeTooLong,
+    HeadersTooLarge,
+    ResponseTooLarge,
+    RunDeadlinePassed,
+    TargetError,
+    Unreachable,
+)
 from conformance.recording import Recording
 from conformance.records import BODY_PREVIEW_BYTES, Exchange, RequestRecord, ResponseRecord, View
 from conformance.redaction import Redactor, userinfo_of
@@ -45,58 +55,6 @@ CONFLICTING_CREDENTIALS = (
 )
 #: Seconds an idle connection to a URL target is kept for reuse (httpx's default: 5).
 KEEPALIVE_EXPIRY = 1.0
-
-
-class TargetError(Exception):
-    """The target gave no usable HTTP answer (refused, reset, timed out, not HTTP)."""
-
-
-class Unreachable(TargetError):
-    """No connection could be made (refused, unknown host, connect timeout)."""
-
-
-class ExchangeTooLong(TargetError):
-    """No complete answer within the exchange's deadline (e.g. one byte a second)."""
-
-
-class ResponseTooLarge(TargetError):
-    """The answer was longer than the cap; the harness stopped reading it."""
-
-
-class HeadersTooLarge(TargetError):
-    """The answer had more headers, or more bytes of them, than the caps."""
-
-
-class RunDeadlinePassed(TargetError):
-    """The whole run's deadline passed: the request was cut short or never sent."""
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """The bounds on every exchange (the README lists them with their flags)."""
-
-    #: Seconds to open a connection (``--connect-timeout``).
-    connect_timeout: float = 5.0
-    #: Seconds to wait for each read (and write) on the socket (``--timeout``).
-    read_timeout: float = 30.0
-    #: Seconds for the whole exchange, connect to last byte (``--request-deadline``).
-    request_deadline: float = 60.0
-    #: Bytes read of one response, an SSE stream included (``--max-response-bytes``).
-    max_response_bytes: int = 4 * 1024 * 1024
-    #: Headers of one response (``--max-response-headers``).
-    max_response_headers: int = 128
-    #: Bytes of one response's headers, names and values (``--max-header-bytes``).
-    max_header_bytes: int = 64 * 1024
-
-    def items(self) -> tuple[tuple[str, str], ...]:
-        return (
-            ("connect_timeout", f"{self.connect_timeout:g}"),
-            ("read_timeout", f"{self.read_timeout:g}"),
-            ("request_deadline", f"{self.request_deadline:g}"),
-            ("max_response_bytes", str(self.max_response_bytes)),
-            ("max_response_headers", str(self.max_response_headers)),
-            ("max_header_bytes", str(self.max_header_bytes)),
-        )
 
 
 class Target:
@@ -117,6 +75,7 @@ class Target:
             raise ValueError(CONFLICTING_CREDENTIALS)
         self.limits = limits or Limits()
         self.token = token
+        self._auth = None if not token else Bearer(token)
         # The token and a URL's credentials are secrets whatever redactor is given.
         self.redactor = (redactor or Redactor()).with_secrets([token or ""]).with_url(base_url)
         timeout = httpx.Timeout(
@@ -151,38 +110,36 @@ class Target:
         self._origin = _origin(httpx.URL(self.base_url))
         #: Every exchange sent, the latest kept (see :mod:`conformance.recording`).
         self.recording = Recording()
-        #: The run's deadline (``time.monotonic``), and the overtime allowed past it.
-        self._stop_at: float | None = None
-        self._overtime = 0.0
-        #: Gives a request sent without a viewer of its own its canonical view (set by a
-        #: client whose profile is not canonical, e.g. for errors of unknown routes).
-        self.viewer: Callable[[Exchange], View | None] | None = None
+        #: No request is sent, and none runs on, past it (:class:`RunDeadlinePassed`).
+        self.deadline: Deadline = NO_DEADLINE
+        self._is_lane = False
 
-    # -- the run's deadline ---------------------------------------------------------------
+    # -- lanes and the run's deadline -----------------------------------------------------
 
-    def stop_at(self, at: float | None) -> None:
-        """No request is sent, and none runs on, past ``at`` (a ``time.monotonic`` reading;
-        None: no deadline); beyond it :meth:`send` raises :class:`RunDeadlinePassed`."""
-        self._stop_at = at
+    def lane(self, deadline: Deadline = NO_DEADLINE) -> Target:
+        """A target for one lane of the run: the same backend, connections, bounds and
+        secrets, its own record (:meth:`Recording.lane`) and the run's ``deadline``.
+        Lanes send at once from their own threads; closing a lane closes nothing."""
+        lane = copy.copy(self)
+        lane.recording = self.recording.lane()
+        lane.deadline = deadline
+        lane._is_lane = True
+        return lane
 
     @contextmanager
     def overtime(self, seconds: float) -> Iterator[None]:
         """Within the block, requests may run ``seconds`` past the run's deadline (for the
         clean-up of what the run created)."""
-        previous, self._overtime = self._overtime, seconds
+        previous, self.deadline = self.deadline, self.deadline.extended(seconds)
         try:
             yield
         finally:
-            self._overtime = previous
+            self.deadline = previous
 
     def time_left(self) -> float | None:
         """Seconds until the run's deadline (0 once past; None: no deadline), so that a
         check never sleeps past it."""
-        at = self._run_deadline()
-        return None if at is None else max(0.0, at - time.monotonic())
-
-    def _run_deadline(self) -> float | None:
-        return None if self._stop_at is None else self._stop_at + self._overtime
+        return self.deadline.left()
 
     # -- sending --------------------------------------------------------------------------
 
@@ -205,14 +162,14 @@ class Target:
         Bounded by :attr:`limits` and the run's deadline; raises :class:`TargetError` (or
         a subclass) when no complete, usable answer came back."""
         interruption.checkpoint()  # an interrupt owed to the run goes no further
-        all_headers = dict(headers or {})
-        if auth and self.token and not _has(all_headers, "authorization"):
-            all_headers["Authorization"] = f"Bearer {self.token}"
         now = time.monotonic()
-        run_at = self._run_deadline()
+        run_at = self.deadline.at
         if run_at is not None and now >= run_at:
             where = self.redactor.text(f"{method} {path}")
             raise RunDeadlinePassed(f"{where} not sent: the run's deadline has passed")
+        if self.deadline.stopped():
+            where = self.redactor.text(f"{method} {path}")
+            raise RunDeadlinePassed(f"{where} not sent: the run was interrupted")
         at = now + self.limits.request_deadline
         if run_at is not None:
             at = min(at, run_at)
@@ -220,7 +177,7 @@ class Target:
             method,
             self.base_url + path,
             params=params,
-            headers=all_headers,
+            headers=dict(headers or {}),
             content=content,
             timeout=httpx.Timeout(
                 self.limits.read_timeout, connect=self.limits.connect_timeout, pool=at - now
@@ -234,7 +191,7 @@ class Target:
         error: TargetError | None = None
         try:
             with exchange_deadline(at):
-                answer = self._client.send(request, stream=True)
+                answer = self._client.send(request, stream=True, auth=self._auth if auth else None)
                 try:
                     error = self._headers_error(request, answer) or self._read(
                         request, answer, chunks
@@ -340,7 +297,6 @@ class Target:
         viewer: Callable[[Exchange], View | None] | None = None,
         role: str | None = None,
     ) -> Exchange:
-        viewer = viewer or self.viewer
         redact = self.redactor
         request_record = RequestRecord(
             method=request.method,
@@ -396,6 +352,8 @@ class Target:
         return self.recording.since(mark)
 
     def close(self) -> None:
+        if self._is_lane:  # the run's target owns the connections
+            return
         self._client.close()
         if self._transport is not None:
             self._transport.close()
@@ -409,10 +367,6 @@ class Target:
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host, url.port
-
-
-def _has(headers: Mapping[str, str], name: str) -> bool:
-    return any(key.lower() == name for key in headers)
 
 
 __all__ = [

@@ -34,12 +34,14 @@ from conformance.checks.polling import (
     percent_finding,
     phase_finding,
 )
+from conformance.events import ClauseFinished, Event, RunFinished, RunStarted
 from conformance.expectations import (
     VALIDATION_ENVELOPE,
     describe,
     validation_envelope_problems,
 )
 from conformance.generation import is_missing_id
+from conformance.kernel import MAX_FINDINGS
 from conformance.mock.trace import Trace
 from conformance.observed import Seen, observe
 from conformance.passive import (
@@ -54,7 +56,6 @@ from conformance.passive import (
 from conformance.profile import Profile
 from conformance.records import ClauseResult, Exchange, Finding, RunReport, Verdict
 from conformance.registry import Clause
-from conformance.runner import MAX_FINDINGS, ClauseFinished, Event, RunFinished, RunStarted
 from conformance.runner import select as select_clauses
 
 SEED = 0

@@ -13,12 +13,12 @@ import pytest
 
 from conformance.client import run_body
 from conformance.context import Settings
+from conformance.kernel import missing_reason as _missing
 from conformance.layout import outgoing, view_of
 from conformance.profile import NotInLayout, Profile
 from conformance.profiles import ProfileError, load_profile, parse_profile
 from conformance.records import Exchange, RequestRecord, ResponseRecord
 from conformance.registry import registry
-from conformance.runner import _missing
 
 BASE: dict[str, Any] = {
     "readiness": "immediate",

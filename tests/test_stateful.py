@@ -20,6 +20,7 @@ import pytest
 from conformance.client import ContractClient
 from conformance.context import CheckContext, Settings
 from conformance.contract import report_schema
+from conformance.exploration import MIN_SEQUENCES, explore
 from conformance.model import CLAUSES
 from conformance.records import ClauseResult, Finding, Verdict
 from conformance.reference import ReferenceApp, ReferenceConfig, create_app
@@ -27,7 +28,6 @@ from conformance.reference.models import Session
 from conformance.reporting.sequence import script
 from conformance.runner import run_clause, select
 from conformance.serving import serve_in_thread
-from conformance.stateful import MIN_SEQUENCES, explore
 from conformance.target import Target
 from fixtures.broken import Mutant, check_mutant
 from fixtures.broken.stateful import (

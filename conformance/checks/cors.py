@@ -93,7 +93,7 @@ def _allowed_requests(ctx: CheckContext, origin: str) -> Iterator[tuple[str, Exc
             client.call("get", user_id=user, session_id=missing, headers=headers, auth=False),
         )
     unknown = f"/sc-no-such-route-{ctx.rng.getrandbits(32):08x}"
-    yield "an unknown route (404)", client.target.send("GET", unknown, headers=headers)
+    yield "an unknown route (404)", client.send("GET", unknown, headers=headers)
 
 
 def _foreign_requests(ctx: CheckContext, role: str, origin: str) -> Iterator[Exchange]:

@@ -56,7 +56,7 @@ def unknown_route_is_404(ctx: CheckContext) -> Iterator[Finding]:
         if _matches_any(path, known):
             return None
         body = b"{}" if method in ("POST", "PUT", "PATCH") else None
-        exchange = ctx.client.target.send(
+        exchange = ctx.client.send(
             method, path, headers={"Content-Type": "application/json"}, content=body
         )
         return expect_error(
@@ -82,7 +82,7 @@ def wrong_method_is_405_with_allow(ctx: CheckContext) -> Iterator[Finding]:
         path = route.path(user_id=user, session_id=session_id)
         for method in (m for m in PROBE_METHODS if m not in served):
             body = b"{}" if method in ("POST", "PUT", "PATCH") else None
-            exchange = ctx.client.target.send(
+            exchange = ctx.client.send(
                 method, path, headers={"Content-Type": "application/json"}, content=body
             )
             why = f"{method} {path}, a route that serves {', '.join(sorted(served))}"
@@ -291,7 +291,7 @@ def _state_probes(ctx: CheckContext) -> Iterator[Probe]:
 
 def _auth_probes(ctx: CheckContext, valid: bytes, garbage: bytes, big: bytes) -> Iterator[Probe]:
     """404 and 405 before 401; 401 before 415, 413 and 400."""
-    target = ctx.client.target
+    target = ctx.client
     run = ctx.client.profile.route("run")
     served = ctx.client.profile.methods_at(run.template)
     nowhere = f"/sc-nowhere-{ctx.rng.getrandbits(32):08x}"

@@ -100,7 +100,7 @@ def _send(ctx: CheckContext, case: Generated, owner: Created | None) -> Exchange
     if body is not None:
         content = encode(body)
         headers["Content-Type"] = "application/json"
-    exchange = ctx.client.target.send(
+    exchange = ctx.client.send(
         operation.method.upper(),
         path,
         params=dict(case.query or {}),

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from conformance import model
 from conformance.checks import check
 from conformance.context import CheckContext, Undecided
+from conformance.exploration import explore
 from conformance.records import Finding
-from conformance.stateful import explore
 
 
 def _decide(ctx: CheckContext, clause_id: str) -> Iterator[Finding]:
@@ -32,10 +32,16 @@ def _decide(ctx: CheckContext, clause_id: str) -> Iterator[Finding]:
         f"{exploration.sequences} sequence(s) of up to {ctx.settings.max_steps} steps, "
         f"{exploration.steps} requests in {exploration.seconds:.1f}s"
     )
+    if exploration.cut_by_budget:
+        shape += f"; the --stateful-budget of {ctx.settings.stateful_budget:g}s ended it"
     if judged == 0:
+        more = (
+            "raise --stateful-budget"
+            if exploration.cut_by_budget
+            else "raise --max-examples or --max-steps"
+        )
         raise Undecided(
-            f"the stateful exploration ({shape}) never met an answer this clause judges; "
-            "raise --max-examples or --max-steps"
+            f"the stateful exploration ({shape}) never met an answer this clause judges; {more}"
         )
     ctx.summary = (
         f"{judged} answer(s) judged, no violation (one exploration for the stateful "

@@ -22,19 +22,13 @@ from conformance.client_checks import all_client_checks
 from conformance.client_checks.context import ClientCheckContext, ClientSettings
 from conformance.client_checks.view import TraceView
 from conformance.context import NotApplicable, Undecided
+from conformance.events import ClauseFinished, Event, RunFinished, RunStarted
+from conformance.kernel import EVIDENCE_SAMPLE, MAX_FINDINGS
 from conformance.mock.layout import LAYOUTS
 from conformance.mock.trace import Trace
 from conformance.records import ClauseResult, Finding, RunReport, Verdict
 from conformance.registry import Clause
-from conformance.runner import (
-    EVIDENCE_SAMPLE,
-    MAX_FINDINGS,
-    ClauseFinished,
-    Event,
-    RunFinished,
-    RunStarted,
-    select,
-)
+from conformance.runner import select
 
 SEED = 0
 
@@ -116,13 +110,9 @@ def verify_clause(clause: Clause, view: TraceView, settings: ClientSettings) -> 
     elif verdict is Verdict.PASSED:
         summary = f"{len({id(s) for s in ctx.judged})} exchange(s) judged, no violation"
     evidence = tuple(dict.fromkeys(step.exchange for step in ctx.judged))
-    return ClauseResult(
-        clause_id=clause.id,
-        family=clause.family,
-        level=clause.level,
-        statement=clause.statement,
-        verdict=verdict,
-        summary=summary,
+    return clause.result(
+        verdict,
+        summary,
         seed=SEED,
         duration_ms=duration,
         findings=tuple(findings[:MAX_FINDINGS]),
@@ -131,13 +121,4 @@ def verify_clause(clause: Clause, view: TraceView, settings: ClientSettings) -> 
 
 
 def _result(clause: Clause, verdict: Verdict, summary: str, ms: float) -> ClauseResult:
-    return ClauseResult(
-        clause_id=clause.id,
-        family=clause.family,
-        level=clause.level,
-        statement=clause.statement,
-        verdict=verdict,
-        summary=summary,
-        seed=SEED,
-        duration_ms=ms,
-    )
+    return clause.result(verdict, summary, seed=SEED, duration_ms=ms)

@@ -26,6 +26,7 @@ from conformance.commands.last_run import LAST, last_seed, remember
 from conformance.commands.report import write_reports
 from conformance.context import Settings
 from conformance.exchange_log import ExchangeLog
+from conformance.plan import RunPlan
 from conformance.profile import Profile
 from conformance.profiles import ProfileError, load_profile
 from conformance.progress import console_reporter
@@ -34,12 +35,11 @@ from conformance.redaction import public_url, redactor_for, userinfo_of
 from conformance.reporting.curl import SERVE_IT, url_word
 from conformance.reporting.json_report import write_json_report
 from conformance.runner import (
-    INTERRUPTED,
     Event,
     RunFinished,
     UnknownClause,
+    execute,
     exit_code,
-    run,
     select,
 )
 from conformance.smoke import (
@@ -118,6 +118,15 @@ def check_command(args: argparse.Namespace) -> int:
         token=token,
         cors_origin=cors_origin,
         features=features,
+        stateful_budget=args.stateful_budget,
+    )
+    plan = RunPlan(
+        target,
+        settings,
+        select(clause_ids),
+        profile,
+        deadline=args.deadline,
+        workers=args.workers,
     )
     report: RunReport | None = None
     log = None if args.record_exchanges is None else ExchangeLog(args.record_exchanges)
@@ -140,9 +149,7 @@ def check_command(args: argparse.Namespace) -> int:
                 interruption.hold()  # the run is over: a signal now cannot cost the report
             reporter.handle(event)
 
-        events = run(
-            target, settings, clause_ids=clause_ids, profile=profile, deadline=args.deadline
-        )
+        events = execute(plan)
         started = next(events)  # from here the runner turns an interrupt into its report
         # Ctrl-C and SIGTERM (a cancelled CI job) end the run with its report, whenever they
         # land (conformance.interruption): until here they wait, from here they interrupt.
@@ -177,7 +184,7 @@ def check_command(args: argparse.Namespace) -> int:
     for note in report.notes:
         fail(note)
     # A signal that arrived at any moment, even one Python swallowed, ends the run as such.
-    if interruption.interrupted() or any(note.startswith(INTERRUPTED) for note in report.notes):
+    if interruption.interrupted() or report.interrupted:
         return EXIT_INTERRUPTED
     code = exit_code(report, strict=args.strict)
     if code == 0 and not (
@@ -229,6 +236,8 @@ def _replay(args: argparse.Namespace, seed: int) -> str:
         parts += ["--concurrency", str(args.concurrency)]
     if args.cors_origin:
         parts += ["--cors-origin", args.cors_origin]
+    if args.stateful_budget is not None:  # it bounds what the exploration sends
+        parts += ["--stateful-budget", f"{args.stateful_budget:g}"]
     if args.ready_timeout != 30.0:  # it bounds the polls, so it shapes the requests
         parts += ["--ready-timeout", f"{args.ready_timeout:g}"]
     if args.url is None and args.provision_seconds != 0.5:

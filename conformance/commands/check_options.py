@@ -21,6 +21,7 @@ from conformance.commands.arguments import (
 from conformance.commands.last_run import LAST
 from conformance.commands.report import add_report_flags
 from conformance.context import Settings
+from conformance.plan import MAX_WORKERS
 from conformance.profiles import builtin_names
 from conformance.redaction import public_url
 from conformance.smoke import SMOKE_MAX_EXAMPLES
@@ -146,6 +147,27 @@ def _budget(group: argparse._ArgumentGroup) -> None:
         metavar="S",
         help="seconds a session may take to become Ready (default 30)",
     )
+    group.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help=f"clauses checked at once, each in its own lane (1..{MAX_WORKERS}; default: "
+        "chosen for the target, more the slower it answers); verdicts do not depend on it",
+    )
+    group.add_argument(
+        "--stateful-budget",
+        type=positive_float,
+        metavar="S",
+        help="seconds the stateful exploration may take besides its count of sequences "
+        "(default: no bound); the report says how much it explored",
+    )
+
+
+def _workers(text: str) -> int:
+    value = positive(text)
+    if value > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_WORKERS}, not {value}")
+    return value
 
 
 def _bounds(group: argparse._ArgumentGroup) -> None:

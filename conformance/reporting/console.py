@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import TextIO
 
 from conformance.causes import Cause, causes_of
+from conformance.events import ClauseFinished, Event, RunFinished, RunStarted
 from conformance.records import ClauseResult, Exchange, Finding, RunReport, Verdict
 from conformance.reporting.curl import curl
 from conformance.reporting.json_report import replay_command
 from conformance.reporting.sequence import script
-from conformance.runner import ClauseFinished, Event, RunFinished, RunStarted
 
 LABELS = {
     Verdict.PASSED: "PASS",

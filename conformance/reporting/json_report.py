@@ -111,6 +111,7 @@ def report_dict(report: RunReport) -> dict[str, JSONValue]:
         "settings": dict(report.settings),
         "replay": report.replay,
         "notes": list(report.notes),
+        "interrupted": report.interrupted,
         "totals": totals,
         "clauses": [_clause(report, r) for r in report.results],
         "causes": [cause_dict(c) for c in causes_of(report.results)],

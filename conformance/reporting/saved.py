@@ -124,6 +124,8 @@ class SavedReport:
     clauses: tuple[SavedClause, ...]
     #: The failed clauses by cause, most clauses first (:mod:`conformance.causes`).
     causes: tuple[Cause, ...] = ()
+    #: The run was cut short by a signal.
+    was_interrupted: bool = False
 
     def totals(self) -> dict[str, int]:
         counts = {verdict.value: 0 for verdict in Verdict}
@@ -140,7 +142,7 @@ class SavedReport:
         return tuple(clause for clause in self.clauses if clause.verdict is verdict)
 
     def interrupted(self) -> bool:
-        return any(note.startswith("interrupted") for note in self.notes)
+        return self.was_interrupted
 
 
 def saved(report: RunReport) -> SavedReport:
@@ -193,6 +195,7 @@ def parse_report(data: object, *, source: str = "the report") -> SavedReport:
         replay=data["replay"],
         notes=tuple(data["notes"]),
         clauses=tuple(_clause(item) for item in data["clauses"]),
+        was_interrupted=bool(data.get("interrupted", False)),
     )
     causes = data.get("causes")
     report = dataclasses.replace(
