@@ -65,7 +65,10 @@ class Recording:
 
     def adopt(self, exchanges: tuple[Exchange, ...]) -> None:
         """Keep, as this lane's own, exchanges another lane recorded (lanes a check opened
-        for itself): in this order, after what this lane kept so far."""
+        for itself): in this order, after what this lane kept so far. The run's own
+        record kept them already (every lane records into it): it takes nothing twice."""
+        if self._parent is None:
+            return
         with self._lock:
             for exchange in exchanges:
                 self._keep(exchange)

@@ -383,9 +383,12 @@ def _result(clause_id: str, verdict: Verdict, level: str = "MUST") -> ClauseResu
                         summary, 1, 1.0, findings)  # fmt: skip
 
 
-def _report(results: tuple[ClauseResult, ...], notes: tuple[str, ...] = ()) -> RunReport:
+def _report(
+    results: tuple[ClauseResult, ...], notes: tuple[str, ...] = (), interrupted: bool = False
+) -> RunReport:
     return RunReport("session-conformance", "0.1.0", "http://t.example", "canonical", 1,
-                     "2026-01-01T00:00:00+00:00", 10.0, results, notes=notes)  # fmt: skip
+                     "2026-01-01T00:00:00+00:00", 10.0, results, notes=notes,
+                     interrupted=interrupted)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -402,7 +405,8 @@ def test_badge_message(
     verdicts: list[Verdict], notes: tuple[str, ...], expected: tuple[str, str]
 ) -> None:
     results = tuple(_result(f"LIFE-{n:03d}", v) for n, v in enumerate(verdicts, 1))
-    assert badge_message(saved(_report(results, notes))) == expected
+    report = _report(results, notes, interrupted=bool(notes))  # the note of an interrupted run
+    assert badge_message(saved(report)) == expected
 
 
 def test_badge_should_failure_is_yellow() -> None:
