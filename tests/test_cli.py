@@ -162,6 +162,32 @@ def test_serve_on_a_port_in_use_says_so_and_nothing_else(
     assert len(err.splitlines()) == 1
 
 
+def test_serve_answers_without_nagle() -> None:
+    """The socket ``serve`` binds is one asyncio sets TCP_NODELAY on for every connection:
+    else a response written in two pieces (head, body) waits on the client's delayed ACK."""
+    import asyncio
+
+    from conformance.commands.serve import _bound
+
+    async def nodelay() -> int:
+        accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def on_connection(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            sock = writer.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        listener = _bound("127.0.0.1", 0)
+        server = await asyncio.start_server(on_connection, sock=listener)
+        async with server:
+            _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+            flag = await asyncio.wait_for(accepted, timeout=30)
+            writer.close()
+        return flag
+
+    assert asyncio.run(nodelay()) != 0
+
+
 def test_every_flag_has_help_and_check_groups_its_flags(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -64,7 +64,9 @@ def serve_command(args: argparse.Namespace) -> int:
 def _bound(host: str, number: int) -> socket.socket:
     """A listening socket on ``host:number`` (uvicorn would print a log line and exit 1)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP
+    # (without it, a response written in two pieces waits on the client's delayed ACK, 40 ms)
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((host, number))
