@@ -34,6 +34,8 @@ QUICK_DELAYS_MS = (40.0,)
 #: The clauses of ``--quick``'s one latency case: a few lifecycle exchanges, a burst of
 #: concurrent creates and a stream.
 QUICK_CLAUSES = ("LIFE-001", "LIFE-003", "LIFE-007", "ID-005", "SSE-001")
+#: ``st run --max-examples`` of ``--quick``'s latency case (at most).
+QUICK_ST_EXAMPLES = 5
 ST_WORKERS = 4
 #: The serial variant, added when the CLI offers ``check --workers``.
 SERIAL = "--workers 1"

@@ -1,7 +1,7 @@
 """The benchmark: what a run costs, against the floor of the stack and against schemathesis.
 
     python -m benchmarks                 # everything; writes benchmarks/RESULTS.md (~15 min)
-    python -m benchmarks --quick         # fewer repeats, a sample of mutants (~2 min)
+    python -m benchmarks --quick         # fewer repeats, a sample of mutants (~3 min)
     python -m benchmarks --only-latency  # only the remote cases; rewrites their section
     nox -s bench [-- --quick]
 
@@ -49,6 +49,7 @@ from benchmarks.remote import (
     DELAYS_MS,
     QUICK_CLAUSES,
     QUICK_DELAYS_MS,
+    QUICK_ST_EXAMPLES,
     ST_WORKERS,
     LatencyPlan,
     LatencyResults,
@@ -169,7 +170,7 @@ def latency_plan(args: argparse.Namespace) -> LatencyPlan | None:
         clauses=tuple(args.latency_clause or (QUICK_CLAUSES if quick else args.clause or ())),
         variants=variants(args.check_args or (), concurrent_engine=concurrent),
         st_workers=args.st_workers,
-        st_examples=args.st_examples,
+        st_examples=min(args.st_examples, QUICK_ST_EXAMPLES) if quick else args.st_examples,
         seed=SEED,
         concurrent_engine=concurrent,
     )
