@@ -299,15 +299,22 @@ def st_command() -> list[str]:
 
 
 def run_schemathesis(
-    spec: Path, url: str, *, max_examples: int, seed: int, timeout: float = 600.0
+    spec: Path,
+    url: str,
+    *,
+    max_examples: int,
+    seed: int,
+    workers: int = 1,
+    timeout: float = 600.0,
 ) -> SchemathesisRun:
     """``st run`` with all its checks, ``max_examples`` per operation, the example database
-    off and one worker (deterministic for a seed); requests counted from its HAR report."""
+    off and ``workers`` workers (one: deterministic for a seed); requests counted from its
+    HAR report."""
     with tempfile.TemporaryDirectory(prefix="sc-bench-st-") as tmp:
         har, report = Path(tmp) / "run.har", Path(tmp) / "run.json"
         argv = [*st_command(), "run", str(spec), "--url", url, "--checks", "all"]
         argv += ["--max-examples", str(max_examples), "--seed", str(seed)]
-        argv += ["--generation-database", "none", "--workers", "1", "--no-color"]
+        argv += ["--generation-database", "none", "--workers", str(workers), "--no-color"]
         argv += ["-H", f"Authorization: Bearer {TOKEN}", "--report", "har,json"]
         argv += ["--report-har-path", str(har), "--report-json-path", str(report)]
         started = time.perf_counter()

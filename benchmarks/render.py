@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING
 from benchmarks.versus import tally, verdicts
 
 if TYPE_CHECKING:
+    from benchmarks.remote import LatencyResults
     from benchmarks.run import Point, Results
 
 #: The goals of issue 8, reported (never asserted).
 GOAL_SECONDS = 10.0
 GOAL_RATIO = 1.5
+#: The heading of the remote cases' section (``--only-latency`` rewrites it alone).
+LATENCY_HEADING = "## Through a delaying proxy: a remote target"
 
 
 def render(results: Results) -> str:
@@ -124,8 +127,80 @@ def render(results: Results) -> str:
             f"| {i} | {st_run.wall_seconds:.2f} | {st_run.requests} | {st_run.test_cases} | "
             f"{st_run.exit_code} | {st_run.peak_rss_mib:.0f} | {failures} |"
         )
+    if results.latency is not None:
+        lines += ["", latency_section(results.latency).rstrip("\n")]
     lines += ["", *_zoo(results)]
     return "\n".join(lines) + "\n"
+
+
+def latency_section(results: LatencyResults, command: str | None = None) -> str:
+    """The remote cases as one Markdown section (``command``: the one that measured them,
+    when it is not the one at the top of the file)."""
+    plan = results.plan
+    scope = "every clause" if not plan.clauses else f"clauses {', '.join(plan.clauses)}"
+    engine = (
+        "The installed CLI offers `check --workers`: its default and each variant below."
+        if plan.concurrent_engine
+        else "**Before the concurrent engine**: the installed CLI's `check` has no "
+        "`--workers`, so every check here sent its requests one after another."
+    )
+    lines = [
+        LATENCY_HEADING,
+        "",
+        "`benchmarks/latency.py` (asyncio) between each tool and `session-conformance serve "
+        "--provision-seconds 0` on 127.0.0.1, a fresh server and proxy for every run: every "
+        "chunk a client sends reaches the server D ms late, in order, per connection "
+        "(keep-alive kept, streams unbuffered, answers not delayed; a new connection costs no "
+        "extra round trip), so every request's round trip grows by D. session-conformance: "
+        f"`check URL --seed {plan.seed}` with {scope} and the extra arguments listed. "
+        f"schemathesis: `st run` as above ({plan.st_examples} examples per operation, all "
+        f"phases) with `--workers {plan.st_workers}`. One run each. *ms/request* is wall over "
+        "requests: a client that waits for each answer pays at least D.",
+        "",
+        engine,
+    ]
+    if command is not None:
+        lines += ["", f"Measured by `{command}`."]
+    lines += [
+        "",
+        "| latency (ms) | check arguments | check wall (s) | check requests | check "
+        "ms/request | `st run` wall (s) | st requests | st ms/request | check / st, wall | "
+        "check / st, requests | check exit |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for point in results.points:
+        st = point.schemathesis
+        for check in point.checks:
+            run = check.run
+            lines.append(
+                f"| {point.delay_ms:g} | {f'`{check.variant}`' if check.variant else 'default'} "
+                f"| {run.wall_seconds:.1f} | {run.requests} | {_per(run.wall_seconds, run.requests)} "
+                f"| {st.wall_seconds:.1f} | {st.requests} | {_per(st.wall_seconds, st.requests)} "
+                f"| {_ratio(run.wall_seconds, st.wall_seconds)} | {_ratio(run.requests, st.requests)} "
+                f"| {run.exit_code} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def splice(text: str, section: str) -> str:
+    """``text`` with its remote section replaced by ``section`` (put before the zoo's, or at
+    the end, when it has none)."""
+    start = text.find(f"\n{LATENCY_HEADING}\n")
+    if start < 0:
+        zoo = text.find("\n## Side by side on the zoo\n")
+        at = zoo if zoo >= 0 else len(text.rstrip("\n"))
+        return f"{text[:at].rstrip()}\n\n{section.rstrip()}\n{text[at:]}".rstrip("\n") + "\n"
+    end = text.find("\n## ", start + 1)
+    rest = "" if end < 0 else text[end:]
+    return f"{text[:start].rstrip()}\n\n{section.rstrip()}\n{rest}".rstrip("\n") + "\n"
+
+
+def _per(seconds: float, requests: int) -> str:
+    return f"{1000 * seconds / requests:.1f}" if requests else "-"
+
+
+def _ratio(ours: float, theirs: float) -> str:
+    return f"{ours / theirs:.2f}x" if theirs else "-"
 
 
 def _scaling(flag: str, points: tuple[tuple[int, Point], ...]) -> str:

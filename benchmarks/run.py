@@ -1,7 +1,8 @@
 """The benchmark: what a run costs, against the floor of the stack and against schemathesis.
 
     python -m benchmarks                 # everything; writes benchmarks/RESULTS.md (~15 min)
-    python -m benchmarks --quick         # fewer repeats, a sample of mutants (~2 min)
+    python -m benchmarks --quick         # fewer repeats, a sample of mutants (~3 min)
+    python -m benchmarks --only-latency  # only the remote cases; rewrites their section
     nox -s bench [-- --quick]
 
 In one run, on this machine: (1) the full default check (``session-conformance check URL``,
@@ -12,9 +13,10 @@ again by a bare httpx loop against the same server, and the ratio harness / bare
 request; (3) schemathesis's ``st run`` (all checks, the same examples per operation,
 database off, seeded, one worker) against the contract and the same server; (4) how a run's
 cost grows with ``--max-examples``, and what clause families run in parallel could gain
-(the families shared out across N CLI processes at once); (5) both tools against the reference
-and every mutant of the zoo, side by side. Figures are printed and written to Markdown,
-never asserted.
+(the families shared out across N CLI processes at once); (5) both tools through a proxy
+that delays every request by 40 and 200 ms, a remote target (:mod:`benchmarks.remote`);
+(6) both tools against the reference and every mutant of the zoo, side by side. Figures
+are printed and written to Markdown, never asserted.
 """
 
 from __future__ import annotations
@@ -43,7 +45,19 @@ from benchmarks.measure import (
     time_check,
     time_split,
 )
-from benchmarks.render import render
+from benchmarks.remote import (
+    DELAYS_MS,
+    QUICK_CLAUSES,
+    QUICK_DELAYS_MS,
+    QUICK_ST_EXAMPLES,
+    ST_WORKERS,
+    LatencyPlan,
+    LatencyResults,
+    measure_latency,
+    offers,
+    variants,
+)
+from benchmarks.render import latency_section, render, splice
 from benchmarks.versus import QUICK_MUTANTS, Pair, compare
 from fixtures.score import ScoreSettings
 
@@ -65,6 +79,7 @@ class Plan:
     mutant_scope: str
     clauses: tuple[str, ...]  # empty: every clause
     jobs: int
+    latency: LatencyPlan | None  # None: no remote cases
     seed: int = SEED
 
     def check_flags(self, *, max_examples: int = 25, clauses: bool = True) -> list[str]:
@@ -115,6 +130,7 @@ class Results:
     examples: tuple[tuple[int, Point], ...]
     splits: tuple[SplitRun, ...]
     pairs: tuple[Pair, ...]
+    latency: LatencyResults | None
     seconds: float
 
     @property
@@ -140,6 +156,23 @@ def plan_of(args: argparse.Namespace) -> Plan:
         mutant_scope=args.mutant_scope or ("trips" if quick else "full"),
         clauses=tuple(args.clause or ()),
         jobs=args.jobs,
+        latency=latency_plan(args),
+    )
+
+
+def latency_plan(args: argparse.Namespace) -> LatencyPlan | None:
+    if args.no_latency:
+        return None
+    quick = args.quick
+    concurrent = offers("--workers")
+    return LatencyPlan(
+        delays_ms=tuple(args.latency or (QUICK_DELAYS_MS if quick else DELAYS_MS)),
+        clauses=tuple(args.latency_clause or (QUICK_CLAUSES if quick else args.clause or ())),
+        variants=variants(args.check_args or (), concurrent_engine=concurrent),
+        st_workers=args.st_workers,
+        st_examples=min(args.st_examples, QUICK_ST_EXAMPLES) if quick else args.st_examples,
+        seed=SEED,
+        concurrent_engine=concurrent,
     )
 
 
@@ -181,6 +214,7 @@ def measure(plan: Plan, command: str, say: Progress) -> Results:
         scaling = _points(plan, workdir, say, plan.examples)
         parallel = _splits(plan, workdir, say, clause_seconds(runs[0].report))
         settings = ScoreSettings(seed=7, scope=plan.mutant_scope)
+        remote = None if plan.latency is None else measure_latency(plan.latency, SPEC, workdir, say)
         pairs = compare(
             plan.mutants, settings, spec=SPEC, st_examples=plan.st_examples, jobs=plan.jobs,
             progress=say,
@@ -195,6 +229,7 @@ def measure(plan: Plan, command: str, say: Progress) -> Results:
         examples=scaling,
         splits=parallel,
         pairs=tuple(pairs),
+        latency=remote,
         seconds=time.perf_counter() - started,
     )
 
@@ -286,17 +321,62 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--mutant-scope", choices=("full", "trips"), help="clauses per mutant")
     parser.add_argument("--clause", action="append", help="only this clause (repeatable)")
     parser.add_argument("--jobs", type=int, default=1, help="subjects of the zoo at a time")
+    remote = parser.add_argument_group("remote target", "both tools through a delaying proxy")
+    remote.add_argument(
+        "--latency", type=float, action="append", metavar="MS",
+        help="a latency to measure, ms added to every request (repeatable; default 40 and "
+        "200; 40 with --quick)",
+    )  # fmt: skip
+    remote.add_argument("--no-latency", action="store_true", help="no remote cases")
+    remote.add_argument(
+        "--only-latency", action="store_true",
+        help="measure only the remote cases and rewrite their section of --output",
+    )  # fmt: skip
+    remote.add_argument(
+        "--latency-clause", action="append", metavar="ID",
+        help="only this clause in the remote cases (repeatable; default: as --clause; "
+        f"{' '.join(QUICK_CLAUSES)} with --quick)",
+    )  # fmt: skip
+    remote.add_argument(
+        "--check-args", action="append", metavar="ARGS",
+        help="extra arguments of the check, measured beside its default, e.g. "
+        "'--workers 8' (repeatable; default: '--workers 1' if the CLI offers it)",
+    )  # fmt: skip
+    remote.add_argument(
+        "--st-workers", type=int, default=ST_WORKERS,
+        help=f"st run --workers in the remote cases (default {ST_WORKERS})",
+    )  # fmt: skip
     parser.add_argument("--output", type=Path, default=RESULTS, help="the Markdown to write")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     args = parser.parse_args(argv)
-    plan = plan_of(args)
+    if args.only_latency and args.no_latency:
+        parser.error("--only-latency and --no-latency exclude each other")
     shown = list(sys.argv[1:] if argv is None else argv)
     command = shlex.join(["python", "-m", "benchmarks", *shown])
     say = Progress(args.quiet)
+    if args.only_latency:
+        return _only_latency(args, command, say)
+    plan = plan_of(args)
     results = measure(plan, command, say)
     text = render(results)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
     print(text.split("\n## ", 2)[1].split("\n", 1)[1].strip() if "\n## " in text else text)
     print(f"\nwrote {args.output} ({results.seconds:.0f}s in all)")
+    return 0
+
+
+def _only_latency(args: argparse.Namespace, command: str, say: Progress) -> int:
+    """Measure the remote cases alone and put their section into ``--output`` (the rest of
+    the file as it was)."""
+    plan = latency_plan(args)
+    assert plan is not None
+    with tempfile.TemporaryDirectory(prefix="sc-bench-") as tmp:
+        remote = measure_latency(plan, SPEC, Path(tmp), say)
+    section = latency_section(remote, command)
+    old = args.output.read_text(encoding="utf-8") if args.output.exists() else "# Benchmarks\n"
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(splice(old, section), encoding="utf-8")
+    print(section.strip())
+    print(f"\nwrote {args.output}")
     return 0
