@@ -146,7 +146,8 @@ def adk(session: nox.Session) -> None:
     if "--update" in session.posargs:
         session.run("python", "-m", "fixtures.adk_agents.report", "--update")
     else:
-        session.run("pytest", "tests/test_adk.py", "-v", *session.posargs)
+        # Every test of the file, those marked slow too (a plain `pytest` leaves them out).
+        session.run("pytest", "tests/test_adk.py", "-v", "-m", "slow or not slow", *session.posargs)
 
 
 @nox.session(python=PYTHON)

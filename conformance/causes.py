@@ -1,14 +1,21 @@
 """Causes: the failures of a run grouped by what the target did wrong.
 
 One bug often breaks many clauses: a ``/run`` that creates the session it is sent to
-answers 200 where LIFE-001 (a never-created id), LIFE-007 (a deleted one), ISO-003 and
-STATE-001 (another user's) each wanted 404. A *cause* is such a root: a request
-:class:`Shape` — the method, the protocol role the request was sent for, the status the
+answers 200 where LIFE-001 and LIFE-002 (a never-created id), LIFE-007 (a deleted one),
+ISO-003 (another user's) and STATE-001 (any unknown one) each wanted 404. A *cause* is
+such a root: a request :class:`Shape` — the method, the protocol role the request was sent for, the status the
 clause wanted and the status that came back — shared by findings of several clauses. It
 is read from typed fields of the findings (:attr:`Finding.expected_status`, the
 exchange's :attr:`~conformance.records.Exchange.role` and status), never from their
 messages. A finding with no such shape (no exchange, a request for no role) is a cause
 of its own clause alone.
+
+The exchange a finding names is where the fault shows first. A clause whose violation a
+later request reveals names the wrong answer it began with, and replays the rest in its
+steps: LIFE-002's runs on a never-created id answered 200 are its exchange, the get that
+then finds the session a step, so that it joins the run cause of LIFE-001. Shapes are
+never read from steps: a sequence holds many right answers (a run answered 200 on a
+Ready session), and only the check knows which one was wrong.
 
 Causes come most clauses first, then in clause order; a clause whose findings have
 several shapes is listed under each.

@@ -4,7 +4,9 @@ A trace (the mock's or the proxy's) holds requests and answers as they passed, i
 target's layout. :func:`observe` reads each request back through the profile — which
 role it was sent to (method and path against the profile's routes), the user and session
 ids it named (wherever the layout keeps them: path, query, header or body), and its body
-in the contract's terms — and gives each exchange the canonical view of its answer
+in the contract's terms — and gives each exchange its role
+(:attr:`~conformance.records.Exchange.role`, as the contract client sets it on the
+harness's own requests) and the canonical view of its answer
 (:func:`conformance.layout.view_of`, as the contract client does for the harness's own
 requests), so that the judgements written for the harness's traffic
 (:mod:`conformance.passive`) read a proxied exchange the same way. The raw exchange stays
@@ -33,13 +35,17 @@ IDS = ("user_id", "session_id")
 class Seen:
     """One exchange of the trace, read through the profile."""
 
+    #: The exchange, its :attr:`~Exchange.role` set to the route its request matched.
     exchange: Exchange
-    #: The role its request was sent to (None: no route of the profile).
-    role: str | None
     user_id: str | None
     session_id: str | None
     #: Seconds since the recorder started, when the request arrived.
     started: float
+
+    @property
+    def role(self) -> str | None:
+        """The role its request was sent to (None: no route of the profile)."""
+        return self.exchange.role
 
     @property
     def answered(self) -> bool:
@@ -70,12 +76,14 @@ def observe(
     to ``base_url`` (where the recorder listened)."""
     base = urlsplit(base_url).path.rstrip("/")
     patterns = [
-        _Pattern(role, route, _compile(base, route.template)) for role, route in profile.routes
+        _Pattern(role, route, route_pattern(base, route.template)) for role, route in profile.routes
     ]
     return tuple(_seen(started, exchange, profile, patterns) for started, exchange in exchanges)
 
 
-def _compile(base: str, template: str) -> re.Pattern[str]:
+def route_pattern(base: str, template: str) -> re.Pattern[str]:
+    """The paths of a route's ``template`` under the ``base`` path: ``user_id`` and
+    ``session_id`` are named groups, the profile's own variables match any segment."""
     pattern = re.escape(template)
     for name in IDS:
         pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>[^/]*)")
@@ -94,14 +102,13 @@ def _seen(started: float, exchange: Exchange, profile: Profile, patterns: list[_
         values, sent = _read(item.role, item.route, request, in_path)
         view = view_of(profile, item.role, exchange, sent)
         return Seen(
-            dataclasses.replace(exchange, view=view),
-            item.role,
+            dataclasses.replace(exchange, view=view, role=item.role),
             _text(values.get("user_id", MISSING)),
             _text(values.get("session_id", MISSING)),
             started,
         )
     view = view_of(profile, None, exchange, exchange.sent_json())
-    return Seen(dataclasses.replace(exchange, view=view), None, None, None, started)
+    return Seen(dataclasses.replace(exchange, view=view, role=None), None, None, started)
 
 
 def _read(

@@ -19,13 +19,13 @@ select such a clause still says, in its notes, what it saw of it.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from conformance.expectations import describe, envelope_problems
 from conformance.generation import is_missing_id
+from conformance.observed import route_pattern
 from conformance.profile import Profile
 from conformance.records import ClauseResult, Exchange, Finding, Verdict
 
@@ -46,8 +46,10 @@ KEPT = 5
 class Watch:
     """The passive judgements of one run (mutable: the runner feeds it exchanges).
 
-    ``roles`` tells which role a request was sent to (method and path against the
-    profile's routes), for the judgements that depend on it; None: not known."""
+    ``roles`` matches a request against the target's routes (:func:`roles_of`: method
+    and path against the profile's routes; for a trace, what :mod:`conformance.observed`
+    read): the role and the session id the request names outside its body. Which role an
+    exchange was sent for is read in one place, :meth:`role_of`."""
 
     roles: Callable[[Exchange], tuple[str, str | None] | None] = lambda _: None
 
@@ -123,7 +125,7 @@ class Watch:
         """A request naming a sentinel session id (path, or a run's or create's body)
         answered 2xx or 404: it was looked up or served, not refused."""
         status = exchange.status or 0
-        found = self.roles(exchange)
+        found = self.role_of(exchange)
         if found is None:
             return
         role, path_id = found
@@ -153,6 +155,19 @@ class Watch:
                 exchange,
             ),
         )
+
+    def role_of(self, exchange: Exchange) -> tuple[str, str | None] | None:
+        """The role ``exchange`` was sent for, and the session id its request names
+        outside the body (None: none). The role is :attr:`Exchange.role`, set when the
+        contract client sent it (or when :mod:`conformance.observed` read a trace); the
+        route match (``roles``) is the fallback, used for the role only when
+        ``Exchange.role`` is None (a request sent for no role, e.g. raw bytes to a
+        route), and for the id the path names. None: no role at all."""
+        matched = self.roles(exchange)
+        if exchange.role is None:
+            return matched
+        named = matched[1] if matched is not None and matched[0] == exchange.role else None
+        return exchange.role, named
 
     def settle(self, result: ClauseResult) -> ClauseResult:
         """``result`` with what was seen of its clause on the whole run: failed with
@@ -220,15 +235,13 @@ def roles_of(
     profile: Profile, base_url: str
 ) -> Callable[[Exchange], tuple[str, str | None] | None]:
     """Which role of ``profile`` a request was sent to, and the session id its path
-    named (None: the path names none), from its method and path; None: no role's."""
-    base = re.escape(urlsplit(base_url).path.rstrip("/"))
-    routes = []
-    for role, route in profile.routes:
-        pattern = re.escape(route.template)
-        for name in ("user_id", "session_id"):
-            pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>[^/]*)")
-        pattern = re.sub(r"\\\{[^}]*\\\}", "[^/]*", pattern)  # the profile's variables
-        routes.append((role, route.method, re.compile(base + pattern)))
+    named (None: the path names none), from its method and path; None: no role's. The
+    route match :meth:`Watch.role_of` falls back on (the role of a request sent for
+    none) and reads path ids with."""
+    base = urlsplit(base_url).path.rstrip("/")
+    routes = [
+        (role, route.method, route_pattern(base, route.template)) for role, route in profile.routes
+    ]
 
     def role_of(exchange: Exchange) -> tuple[str, str | None] | None:
         request = exchange.request

@@ -62,6 +62,7 @@ def test_a_live_adk_api_server_gets_the_expected_verdicts(tmp_path: Path) -> Non
 
 
 @pytest.mark.socket
+@pytest.mark.slow  # a real ADK api_server
 @pytest.mark.skipif(installed_version() is None, reason="google-adk is not installed")
 def test_adks_own_openapi_document_fits_the_adk_profile(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

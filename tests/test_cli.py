@@ -46,6 +46,7 @@ def in_process_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, obj
     return report
 
 
+@pytest.mark.slow  # a full run of every clause (CI also runs it as the README's first command)
 def test_bundled_reference_passes_every_clause(in_process_report: dict[str, object]) -> None:
     verdicts = _verdicts(in_process_report)
     not_passed = {cid: v for cid, v in verdicts.items() if v != "passed"}

@@ -96,8 +96,10 @@ class Case:
 
 
 CASES = [
-    Case("userinfo-url", ("LIFE-001", "LIFE-003", "ID-001", "SSE-001", "AUTH-002"),
-         frozenset({"LIFE-003"})),
+    pytest.param(  # five clauses, a stream among them, through the CLI and a pytest run
+        Case("userinfo-url", ("LIFE-001", "LIFE-003", "ID-001", "SSE-001", "AUTH-002"),
+             frozenset({"LIFE-003"})),
+        marks=pytest.mark.slow, id="userinfo-url"),
     Case("accepts-swapcase", ("AUTH-001", "AUTH-002", "LIFE-001"), frozenset({"AUTH-002"})),
     Case("accepts-truncated", ("AUTH-001", "AUTH-002", "LIFE-001"), frozenset({"AUTH-002"})),
 ]  # fmt: skip

@@ -181,12 +181,17 @@ def test_status_503_answers_each_sessions_first_poll_with_retry_after(tmp_path: 
 
 
 def test_fail_ends_every_session_failed_half_way(tmp_path: Path) -> None:
-    plan = MockPlan(modes=("fail",), provision_seconds=0.4)
+    # Half of 2 s: the first status, sent at once, comes well before the failure even on a
+    # loaded machine; then it waits for the failure (polls), never for a sleep to be long
+    # enough.
+    plan = MockPlan(modes=("fail",), provision_seconds=2.0)
     with start_mock(tmp_path / "t.jsonl", plan) as m, httpx.Client(base_url=m.url) as http:
         sid = create(http)
         early = http.get(f"/users/u1/sessions/{sid}/status").json()
-        time.sleep(0.5)
-        late = http.get(f"/users/u1/sessions/{sid}/status").json()
+        late = early
+        while late["phase"] != "Failed":
+            time.sleep(0.05)
+            late = http.get(f"/users/u1/sessions/{sid}/status").json()
         run = http.post(
             "/run",
             json={
@@ -220,7 +225,7 @@ def test_slow_provisions_for_seconds_through_many_progress_steps(tmp_path: Path)
         while not seen or seen[-1][0] != "Ready":
             status = http.get(f"/users/u1/sessions/{sid}/status").json()
             seen.append((status["phase"], status["progress"]["percent"]))
-            time.sleep(0.1)
+            time.sleep(0.02)  # many polls in 1.2 s, even when each answer is slow
     phases = [phase for phase, _ in seen]
     assert phases[0] == "Starting"
     assert "Provisioning" in phases

@@ -100,6 +100,7 @@ def test_one_line_adds_every_clause_to_the_team_suite(team: pytest.Pytester) -> 
     )
 
 
+@pytest.mark.slow  # every clause collected, in two pytest runs
 def test_clause_ids_are_test_ids(team: pytest.Pytester) -> None:
     listed = _pytest(team, "--collect-only", "-q")
     ids = [line for line in listed.outlines if line.startswith("session-contract::")]

@@ -169,6 +169,7 @@ def test_a_passing_smoke_run_leaves_nothing_and_spares_other_users(
     assert len(app.store) == 1  # alice's, and nothing else
 
 
+@pytest.mark.slow  # a second whole smoke run, over a socket (the reference's is not slow)
 def test_a_smoke_run_against_the_stdlib_server_passes_and_leaves_nothing(tmp_path: Path) -> None:
     server = stdlib_server.start(provision_seconds=0.3, token=TOKEN, cors_origin=ORIGIN)
     try:

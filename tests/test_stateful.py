@@ -161,6 +161,7 @@ def test_replay_by_seed_sends_the_same_sequence() -> None:
     assert script(first.steps) == script(again.steps)
 
 
+@pytest.mark.slow  # a stateful exploration over a socket, through the CLI and every report
 def test_the_console_and_every_report_carry_the_script(tmp_path: Path) -> None:
     app = RunCacheOutlivesDelete(ReferenceConfig(provision_seconds=0.1))
     with serve_in_thread(app) as server:
@@ -207,6 +208,7 @@ def _cli(argv: list[str]) -> tuple[int, str]:
 
 
 @pytest.mark.socket
+@pytest.mark.slow  # a stateful exploration over a socket, then its script replayed by bash
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_the_script_run_by_bash_shows_the_bug(tmp_path: Path) -> None:
     token = "paste-token-1e4a"

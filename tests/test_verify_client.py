@@ -398,6 +398,7 @@ def test_fails_on_its_own(session_mock):
 """
 
 
+@pytest.mark.slow  # a pytest run in a subprocess, a client suite against the mock
 def test_the_pytest_fixture_fails_a_client_test_with_the_clause_findings(tmp_path: Path) -> None:
     suite = tmp_path / "test_client_suite.py"
     suite.write_text(CLIENT_SUITE, encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from hypothesis import strategies as st
 
@@ -33,8 +34,7 @@ def run_on_never_created_session_is_404(ctx: CheckContext) -> Iterator[Finding]:
 def run_does_not_create_sessions(ctx: CheckContext) -> Iterator[Finding]:
     user = ctx.new_user()
     session_id = ctx.new_session_id()
-    ctx.client.run(user, session_id)
-    ctx.client.run(user, session_id)
+    runs = (ctx.client.run(user, session_id), ctx.client.run(user, session_id))
     probes = [ctx.client.get(user, session_id)]
     if ctx.client.profile.has("status"):  # a layout may have no status route
         probes.append(ctx.client.status(user, session_id))
@@ -44,7 +44,7 @@ def run_does_not_create_sessions(ctx: CheckContext) -> Iterator[Finding]:
         )
         if finding is not None:
             ctx.track(user, session_id)  # the run created it: clean it up
-            yield finding
+            yield _created_by_run(finding, session_id, runs, exchange)
             return
     listed = _listed_ids(ctx, user)
     if session_id in listed:
@@ -53,6 +53,26 @@ def run_does_not_create_sessions(ctx: CheckContext) -> Iterator[Finding]:
             "the id does not exist: runs never create sessions",
             None,
         )
+
+
+def _created_by_run(
+    finding: Finding, session_id: str, runs: tuple[Exchange, Exchange], shown: Exchange
+) -> Finding:
+    """The finding of a read that shows a run created its session. When the first run was
+    answered 2xx (where the contract wants 404), that answer is where the fault shows
+    first: it is the finding's exchange, so that the failure is grouped with the other
+    runs on unknown ids answered 2xx (:mod:`conformance.causes`); the steps replay it."""
+    run = runs[0]
+    if run.status is None or not 200 <= run.status < 300:
+        return replace(finding, steps=(*runs, shown))
+    return Finding(
+        f"run on never-created {session_id!r} answered {run.status}, and the {shown.role}"
+        f" after it got {describe(shown)}",
+        "404 SESSION_NOT_FOUND for the run and for the read after it: runs never create sessions",
+        run,
+        steps=(*runs, shown),
+        expected_status=404,
+    )
 
 
 @check("LIFE-003")
