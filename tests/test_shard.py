@@ -27,7 +27,14 @@ from conformance.reporting.formats import FORMATS
 from conformance.reporting.saved import read_report
 from conformance.runner import select
 from conformance.serving import serve_in_thread
-from conformance.shard import Shard, ShardError, parse_shard, partition, units
+from conformance.shard import (
+    STATEFUL_WEIGHT,
+    Shard,
+    ShardError,
+    parse_shard,
+    partition,
+    units,
+)
 from conformance.smoke import smoke_clause_ids
 from fixtures.broken import ORIGIN, TOKEN
 from fixtures.broken.errors import HtmlNotFound
@@ -94,13 +101,25 @@ def test_the_shards_cover_the_selection_once_the_passive_clauses_in_each(
 
 
 @pytest.mark.parametrize("count", [2, 3, 4, 5, 8])
-def test_the_shards_are_balanced(count: int) -> None:
+def test_the_shards_are_balanced_by_weight(count: int) -> None:
+    """Each clause weighs 1, the stateful group what its exploration costs: the shards'
+    weights differ by at most the heaviest unit's, and by at most one clause among the
+    shards that hold no group."""
     shards = partition(EVERY, count)
-    sizes = [len([c for c in shard if c not in PASSIVE]) for shard in shards]
-    largest = max(len(unit) for unit in units(EVERY))
-    assert max(sizes) - min(sizes) <= largest
-    if count == 4:  # 68 sharded clauses: 17 each, the 7 stateful ones counted as 7
-        assert sizes == [17, 17, 17, 17]
+    weight = {c: 1 for c in EVERY if c not in PASSIVE}
+    heaviest = max(units(EVERY), key=lambda unit: unit.weight)
+    assert set(heaviest.clauses) == set(STATEFUL)
+    assert heaviest.weight == STATEFUL_WEIGHT
+    for c in STATEFUL:
+        weight[c] = 0
+    weight[STATEFUL[0]] = STATEFUL_WEIGHT
+    loads = [sum(weight.get(c, 0) for c in shard) for shard in shards]
+    assert max(loads) - min(loads) <= STATEFUL_WEIGHT
+    plain = [load for shard, load in zip(shards, loads, strict=True) if STATEFUL[0] not in shard]
+    assert max(plain) - min(plain) <= 1
+    if sum(loads) / count <= STATEFUL_WEIGHT:  # the exploration alone is a fair share
+        (holder,) = [shard for shard in shards if STATEFUL[0] in shard]
+        assert set(holder) == set(STATEFUL) | PASSIVE
 
 
 def test_the_shards_do_not_depend_on_the_process() -> None:
