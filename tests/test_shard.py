@@ -237,6 +237,24 @@ def test_a_missing_shard_is_error_never_passed(
     assert note in err
 
 
+@pytest.mark.parametrize(("level", "strict", "code"), [("MUST", False, 1), ("SHOULD", False, 0),
+                                                      ("SHOULD", True, 1)])  # fmt: skip
+def test_the_merge_exits_as_check_would(
+    level: str, strict: bool, code: int, small: dict[str, Path], tmp_path: Path
+) -> None:
+    """runner.exit_code on the merged verdicts: a failed MUST clause is 1, a failed
+    SHOULD clause only with --strict."""
+    data = json.loads(small["1"].read_text(encoding="utf-8"))
+    (clause,) = [c for c in data["clauses"] if c["id"] == "LIFE-001"]
+    finding = {"message": "made to fail", "expected": "a pass", "exchange": None, "steps": []}
+    clause.update(verdict="failed", level=level, summary="made to fail", findings=[finding])
+    data["totals"].update(passed=data["totals"]["passed"] - 1, failed=1)
+    failing = _write(tmp_path / "failing.json", json.dumps(data))
+    flags = ["--strict"] if strict else []
+    assert _merge([failing, small["2"], small["3"]], tmp_path / "all.json", *flags) == code
+    assert _verdicts(tmp_path / "all.json")["LIFE-001"] == "failed"
+
+
 def _edited(source: Path, folder: Path, name: str, **changes: Any) -> Path:
     data = json.loads(source.read_text(encoding="utf-8"))
     settings = changes.pop("settings", {})
@@ -324,7 +342,7 @@ def _sharded_and_whole(folder: Path, target: list[str]) -> tuple[int, int, Path,
     return merge_code, _check(target, whole), merged, whole
 
 
-@pytest.mark.slow  # four full runs of every clause (about 40 s on 2 cores)
+@pytest.mark.slow  # four runs of every clause (about 25 s on 2 cores)
 def test_sharded_reference_run_merges_into_the_unsharded_one(tmp_path: Path) -> None:
     merge_code, whole_code, merged, whole = _sharded_and_whole(tmp_path, [])
     assert (merge_code, whole_code) == (0, 0)
