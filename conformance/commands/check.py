@@ -42,6 +42,8 @@ from conformance.runner import (
     exit_code,
     select,
 )
+from conformance.shard import Shard, ShardPlan
+from conformance.shard import plan as plan_shard
 from conformance.smoke import (
     SMOKE_MAX_EXAMPLES,
     Sweeper,
@@ -74,6 +76,9 @@ def check_command(args: argparse.Namespace) -> int:
         select(clause_ids)
         if args.smoke:
             clause_ids = smoke_clause_ids(clause_ids)
+        sharded = _shard_plan(args.shard, clause_ids)
+        if sharded is not None:
+            clause_ids = list(sharded.clauses)
         redactor = redactor_for(args.redact_header, args.redact_field)
     except (UnknownClause, ValueError) as exc:
         raise UsageError(str(exc)) from exc
@@ -140,6 +145,8 @@ def check_command(args: argparse.Namespace) -> int:
             nonlocal report
             if isinstance(event, RunFinished):
                 report = dataclasses.replace(event.report, replay=_replay(args, seed))
+                if sharded is not None:
+                    report = sharded.stamp(report)
                 if args.url is None and _reproducible(report):
                     report = dataclasses.replace(report, notes=(*report.notes, _serve_it(args)))
                 if sweeper is not None:  # before the summary, so the summary tells of it
@@ -192,6 +199,14 @@ def check_command(args: argparse.Namespace) -> int:
     ):
         return EXIT_UNDECIDED  # a report not written, or a smoke run that left sessions
     return code
+
+
+def _shard_plan(shard: Shard | None, clause_ids: list[str]) -> ShardPlan | None:
+    """What ``--shard K/N`` runs of the selection (None: no ``--shard``)."""
+    if shard is None:
+        return None
+    every = [clause.id for clause in select(None)]
+    return plan_shard([clause.id for clause in select(clause_ids)], shard, every=every)
 
 
 def profile_of(args: argparse.Namespace) -> Profile:

@@ -24,6 +24,7 @@ from conformance.context import Settings
 from conformance.plan import MAX_WORKERS
 from conformance.profiles import builtin_names
 from conformance.redaction import public_url
+from conformance.shard import Shard, ShardError, parse_shard
 from conformance.smoke import SMOKE_MAX_EXAMPLES
 from conformance.target import Limits
 
@@ -109,6 +110,14 @@ def _selection(group: argparse._ArgumentGroup) -> None:
         action="store_true",
         help="pre-deploy smoke run: the quick non-destructive subset, then delete every "
         "session the run created (also after a failure or Ctrl-C)",
+    )
+    group.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="K/N",
+        help="run only shard K of N (1 <= K <= N): a deterministic, balanced share of the "
+        "selected clauses (the stateful ones together, the passive ones in every shard); "
+        "join the shards' --report-json files with `report merge`",
     )
     group.add_argument(
         "--seed",
@@ -256,3 +265,10 @@ def clause_ids_and_url(args: argparse.Namespace) -> tuple[list[str], str | None]
 
 def _seed(text: str) -> int | str:
     return LAST if text.strip().lower() == LAST else non_negative(text)
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except ShardError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

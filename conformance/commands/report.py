@@ -1,10 +1,12 @@
-"""``session-conformance report REPORT.json --format html|markdown|junit|badge [-o PATH]``.
+"""``session-conformance report REPORT.json --format html|markdown|junit|badge [-o PATH]``
+and ``session-conformance report merge SHARD.json ... [-o PATH] [--strict]``.
 
 Renders a saved JSON report again, in any format ``check`` can write in the same run
 (``--report-html`` etc., added to ``check`` by :func:`add_report_flags`). Exit codes:
 0 rendered; 2 the file is missing, not JSON or not a valid report (one line on stderr,
 naming where it breaks ``specs/report.schema.json``), or a bad flag; 3 the output could
-not be written.
+not be written. ``report merge`` joins the reports of ``check --shard`` jobs
+(:mod:`conformance.commands.report_merge`, with its own exit codes).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conformance.commands.arguments import EXIT_OK, EXIT_UNDECIDED, EXIT_USAGE, fail
+from conformance.commands.arguments import EXIT_OK, EXIT_UNDECIDED, EXIT_USAGE, UsageError, fail
+from conformance.commands.report_merge import merge_command
 from conformance.records import RunReport
 from conformance.reporting.formats import FORMATS, render, write_text
 from conformance.reporting.saved import ReportFileError, read_report, saved
@@ -25,27 +28,60 @@ HELP = {
     "junit": "JUnit XML, one test case per clause",
     "badge": "an SVG conformance badge",
 }
+#: The word after ``report`` that joins shard reports instead of rendering one.
+MERGE = "merge"
 
 
 def register(commands: Any) -> None:
     report = commands.add_parser(
         "report",
-        help="render a saved JSON report as HTML, Markdown, JUnit XML or a badge",
-        description="Render a JSON report written by `check --report-json` in another format.",
+        help="render a saved JSON report as HTML, Markdown, JUnit XML or a badge; "
+        "merge shard reports",
+        description="Render a JSON report written by `check --report-json` in another "
+        "format; or (`report merge`) join the JSON reports of `check --shard K/N` jobs "
+        "into one JSON report, exiting as `check` would on the whole run.",
+        usage="%(prog)s REPORT.json --format FORMAT [-o PATH]\n"
+        "       %(prog)s merge SHARD.json [SHARD.json ...] [-o PATH] [--strict]",
     )
-    report.add_argument("report", type=Path, metavar="REPORT.json", help="a saved JSON report")
     report.add_argument(
-        "--format", required=True, choices=list(FORMATS), help="the format to render"
+        "report",
+        nargs="+",
+        metavar="REPORT.json | merge SHARD.json",
+        help="a saved JSON report; or `merge` and the shard reports to join",
     )
+    report.add_argument("--format", choices=list(FORMATS), help="the format to render")
     report.add_argument(
         "-o", "--output", type=Path, metavar="PATH", help="write here (default: standard output)"
+    )
+    report.add_argument(
+        "--strict",
+        action="store_true",
+        help="merge: a failed SHOULD clause fails too (exit 1), as with check --strict",
     )
     report.set_defaults(handler=report_command)
 
 
 def report_command(args: argparse.Namespace) -> int:
+    words: list[str] = args.report
+    if words[0] == MERGE:
+        if args.format is not None:
+            raise UsageError(
+                "report merge writes JSON; render the result with `report ALL.json --format FORMAT`"
+            )
+        if len(words) == 1:
+            raise UsageError("report merge: give the shard reports to merge")
+        return merge_command([Path(w) for w in words[1:]], args.output, strict=args.strict)
+    if len(words) > 1:
+        raise UsageError(
+            f"report renders one report, not {len(words)} (to join shard reports: "
+            "`report merge SHARD.json ...`)"
+        )
+    if args.format is None:
+        raise UsageError("report: the following arguments are required: --format")
+    if args.strict:
+        raise UsageError("report: --strict goes with report merge only")
     try:
-        document = read_report(args.report)
+        document = read_report(Path(words[0]))
     except ReportFileError as exc:
         fail(f"invalid report: {exc}")
         return EXIT_USAGE

@@ -152,6 +152,11 @@ def saved(report: RunReport) -> SavedReport:
 
 def read_report(path: Path) -> SavedReport:
     """Read and validate a JSON report, or raise :class:`ReportFileError`."""
+    return parse_report(read_json(path), source=str(path))
+
+
+def read_json(path: Path) -> object:
+    """A file's JSON document (not yet validated), or raise :class:`ReportFileError`."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -161,10 +166,9 @@ def read_report(path: Path) -> SavedReport:
             f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}"
         ) from exc
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except ValueError as exc:
         raise ReportFileError(f"{path} is not JSON: {exc}") from exc
-    return parse_report(data, source=str(path))
 
 
 def parse_report(data: object, *, source: str = "the report") -> SavedReport:
