@@ -154,7 +154,9 @@ def adk(session: nox.Session) -> None:
 def langgraph(session: nox.Session) -> None:
     """A real LangGraph `langgraph dev` (pinned, fixtures/langgraph_app/requirements.txt, in a
     venv of its own: its jsonschema-rs pin conflicts with schemathesis) checked with the
-    `langgraph` profile (tests/test_langgraph.py)."""
+    `langgraph` profile, its verdicts held to fixtures/langgraph_app/expected.json
+    (tests/test_langgraph.py). With `-- --update`: run it, rewrite that expectation and
+    docs/reports/langgraph.md."""
     session.install("-e", ".[test]")
     session.run("python", "-m", "venv", ".venv-langgraph", external=True)
     session.run(
@@ -167,6 +169,9 @@ def langgraph(session: nox.Session) -> None:
         "fixtures/langgraph_app/requirements.txt",
         external=True,
     )
+    if "--update" in session.posargs:
+        session.run("python", "-m", "fixtures.langgraph_app.report", "--update")
+        return
     session.run(
         "pytest",
         "tests/test_langgraph.py",

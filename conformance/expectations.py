@@ -8,9 +8,10 @@ they never print.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import unquote
 
-from conformance.layout import absent_reason
+from conformance.layout import absent_reason, frame_absent_reason
 from conformance.pointers import POINTER
 from conformance.profile import AbsentField
 from conformance.records import Exchange, Finding, JSONValue, View
@@ -186,12 +187,32 @@ _REQUIRED = re.compile(r"^(?P<at>.*): '(?P<name>[^']*)' is a required property$"
 
 
 def _absent_field(view: View, error: str) -> bool:
+    return _required_at(error, lambda path: absent_reason(view, path) is not None)
+
+
+def frame_schema_errors(view: View | None, event: JSONValue) -> list[str]:
+    """A stream frame's Event against the ``Event`` schema; the fields the profile says
+    its frames do not have (``frame_absent``) are not required."""
+    errors = schema_errors("Event", event)
+    if view is None:
+        return errors
+    if not view.frame_absent:
+        return errors
+    return [
+        e
+        for e in errors
+        if not _required_at(e, lambda path: frame_absent_reason(view, path) is not None)
+    ]
+
+
+def _required_at(error: str, absent: Callable[[tuple[str, ...]], bool]) -> bool:
+    """Whether ``error`` is a required-property error at a pointer ``absent`` admits."""
     match = _REQUIRED.match(error)
     if match is None:
         return False
     at = "" if match["at"] == "(root)" else match["at"]
     parts = tuple(p.replace("~1", "/").replace("~0", "~") for p in at.split("/")[1:])
-    return absent_reason(view, (*parts, match["name"])) is not None
+    return absent((*parts, match["name"]))
 
 
 def field(exchange: Exchange, *path: str) -> JSONValue:

@@ -286,11 +286,20 @@ def view_of(
     if route.response is not None and (response.media_type == "application/json" or empty):
         view = _build(profile, route.response, raw, response, "", absent)
     stream = None
+    in_frames: list[tuple[str, str]] = []
     if route.frames is not None and response.media_type == "text/event-stream":
-        stream = _selected_frames(profile, route.frames, response)
+        stream = _selected_frames(profile, route.frames, response, in_frames)
     elif route.frame is not None and response.media_type == "text/event-stream":
-        stream = _frames(profile, route.frame, response)
-    return View(profile.name, status, view, tuple(absent), stream=stream, sent=sent)
+        stream = _frames(profile, route.frame, response, in_frames)
+    return View(
+        profile.name,
+        status,
+        view,
+        tuple(absent),
+        stream=stream,
+        sent=sent,
+        frame_absent=tuple(dict.fromkeys(in_frames)),
+    )
 
 
 def canonical_pointer(role: str, route: Route, pointer: str) -> str:
@@ -438,9 +447,12 @@ def _rfc3339(value: JSONValue) -> JSONValue:
     return value
 
 
-def _frames(profile: Profile, shape: str, response: ResponseRecord) -> bytes:
+def _frames(
+    profile: Profile, shape: str, response: ResponseRecord, absent: list[tuple[str, str]]
+) -> bytes:
     """The stream with each single-line ``data:`` frame's JSON object mapped to the
-    canonical Event (other lines as they are)."""
+    canonical Event (other lines as they are); the Event's fields the layout lacks are
+    noted in ``absent``."""
     mapping = profile.shape(shape)
     out: list[bytes] = []
     for piece in _LINE.split(response.body):
@@ -448,15 +460,17 @@ def _frames(profile: Profile, shape: str, response: ResponseRecord) -> bytes:
             payload = piece[5:].removeprefix(b" ")
             value = _strict_json(payload)
             if isinstance(value, dict):
-                piece = b"data: " + encode(_build(profile, mapping, value, response, "", []))
+                piece = b"data: " + encode(_build(profile, mapping, value, response, "", absent))
         out.append(piece)
     return b"".join(out)
 
 
-def _selected_frames(profile: Profile, frames: Frames, response: ResponseRecord) -> bytes:
+def _selected_frames(
+    profile: Profile, frames: Frames, response: ResponseRecord, absent: list[tuple[str, str]]
+) -> bytes:
     """The stream as canonical Events: of each frame whose ``event:`` name is selected,
     one ``data:`` frame per element at ``frames.each`` (mapped through its shape); the
-    other frames left out."""
+    other frames left out. The Event's fields the layout lacks are noted in ``absent``."""
     mapping = profile.shape(frames.shape)
     out: list[bytes] = []
     text = response.body.decode("utf-8", "replace")
@@ -473,7 +487,8 @@ def _selected_frames(profile: Profile, frames: Frames, response: ResponseRecord)
         value = _strict_json("\n".join(data).encode("utf-8"))
         for item in _elements(value, tokens(frames.each)):
             if isinstance(item, dict):
-                out.append(b"data: " + encode(_build(profile, mapping, item, response, "", [])))
+                event_view = _build(profile, mapping, item, response, "", absent)
+                out.append(b"data: " + encode(event_view))
                 out.append(b"\n\n")
     return b"".join(out)
 
@@ -496,8 +511,17 @@ def _elements(value: Found, parts: tuple[str, ...]) -> list[JSONValue]:
 
 def absent_reason(view: View, path: tuple[str, ...]) -> str | None:
     """Why the layout has no field at ``path`` (or above it), or None if it may have one."""
-    for pattern, why in view.absent:
+    return _reason(view.profile, view.absent, path)
+
+
+def frame_absent_reason(view: View, path: tuple[str, ...]) -> str | None:
+    """Why a stream frame's Event has no field at ``path`` in the layout, or None."""
+    return _reason(view.profile, view.frame_absent, path)
+
+
+def _reason(profile: str, absent: tuple[tuple[str, str], ...], path: tuple[str, ...]) -> str | None:
+    for pattern, why in absent:
         parts = tokens(pattern)
         if len(path) >= len(parts) and covers(parts, path[: len(parts)]):
-            return f"profile {view.profile!r}: the layout has no {pattern} ({why})"
+            return f"profile {profile!r}: the layout has no {pattern} ({why})"
     return None

@@ -13,6 +13,9 @@ script of fixed steps, decides what is expected:
   final; a run answered 200 shows the session was ``Ready``);
 - sentinel ids, wherever a session id goes, are 400 ``SESSION_ID_MISSING``.
 
+In a layout without users (``users = false``) the sequence acts as one tenant (no
+isolation is expected) and a list may hold sessions the sequence never saw.
+
 Each rule of the model is tied to one clause of the ``stateful`` family (``STATE-*``).
 A :class:`Discrepancy` names the clause, what was wrong and what was expected, and the
 sessions it casts doubt on: when its clause is not under judgement (see
@@ -51,8 +54,11 @@ class Model:
     """The sessions of one sequence; each ``judge_*`` method checks one answer and
     updates the model. ``judged`` counts, per clause, the answers judged against it."""
 
-    def __init__(self, judged: Counter[str]) -> None:
+    def __init__(self, judged: Counter[str], *, users: bool = True) -> None:
         self.judged = judged
+        #: Whether sessions belong to users (False: the layout has none, ``users =
+        #: false``: a list holds every session of the target, this sequence's or not).
+        self.users = users
         self.sessions: dict[Key, Tracked] = {}
         #: Every id a create answered in this sequence (server-minted ids never repeat).
         self.minted: set[str] = set()
@@ -198,6 +204,8 @@ class Model:
             seen.add(sid)
             if tracked is not None and tracked.life is Life.TAINTED:
                 continue
+            if tracked is None and not self.users:
+                continue  # no users: another sequence's or check's session, not judged
             if tracked is None or tracked.life is not Life.LIVE:
                 found.append(self._listed_but_absent(user, sid))
                 continue

@@ -79,6 +79,8 @@ class View:
     problems: tuple[str, ...] = ()
     #: For a stream: the body with each ``data:`` frame's Event in canonical form.
     stream: bytes | None = None
+    #: For a stream: pointers each frame's Event does not have in the layout, with why.
+    frame_absent: tuple[tuple[str, str], ...] = ()
     #: The request body as the check wrote it, in the contract's terms (None: none, or
     #: not JSON).
     sent: JSONValue | None = None

@@ -21,6 +21,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from conformance.context import CheckContext, Undecided
+from conformance.invariants import is_sentinel
 from conformance.model import Discrepancy, Model
 from conformance.profile import NotInLayout
 from conformance.records import Exchange, JSONValue
@@ -29,7 +30,8 @@ from conformance.records import Exchange, JSONValue
 BACK_PRESSURE = (429, 503)
 
 
-#: Client-chosen ids, symbolically: each sequence sends them with a suffix of its own.
+#: Client-chosen ids, symbolically: each sequence sends them with a suffix of its own
+#: (or, where the profile declares an id format they do not fit, as ids it invents).
 CHOSEN_IDS = ("chat-1", "chat-2")
 
 
@@ -148,10 +150,13 @@ class Sequence:
         self.world = world
         self.client = world.ctx.client
         self.given = given
-        self.users = (given[0].user, given[1].user)
-        self.model = Model(world.judged)
-        for session in given:
-            self.model.adopt(session.user, session.session_id, session.metadata, session.phase)
+        profile = self.client.profile
+        # A layout without users (``users = false``): sessions belong to no one, so both
+        # actors are one tenant, and the model expects no isolation between them.
+        self.users = (given[0].user, given[1].user if profile.users else given[0].user)
+        self.model = Model(world.judged, users=profile.users)
+        for who, session in enumerate(given):
+            self.model.adopt(self.users[who], session.session_id, session.metadata, session.phase)
         self.actions: list[Action] = []
         self.steps: list[Exchange] = []
         #: The id each create answered, by the create's label.
@@ -164,6 +169,10 @@ class Sequence:
         #: may be unique across users, so no id an earlier request of the run used is
         #: ever chosen again (CONTRACT.md, "Precisions").
         self.chosen_suffix = f"{world.ctx.rng.getrandbits(40):010x}"
+        #: Ids of the sequence the profile's id format does not admit (a client-chosen
+        #: name, a made-up never-created id), each with the id sent in its place: one the
+        #: format admits, so that a lookup really happens (CONTRACT.md, "Precisions").
+        self.in_format: dict[str, str] = {}
 
     def refs_of(self, who: int) -> list[Ref]:
         return [ref for owner, ref in self.refs if owner == who]
@@ -178,9 +187,13 @@ class Sequence:
             if ref.index not in self.created:
                 raise Unresolvable(f"no create labelled {ref.index} answered an id")
             return self.created[ref.index]
-        if ref.value in CHOSEN_IDS:
-            return f"{ref.value}-{self.chosen_suffix}"
-        return ref.value
+        value = f"{ref.value}-{self.chosen_suffix}" if ref.value in CHOSEN_IDS else ref.value
+        ids = self.client.profile.session_ids
+        if is_sentinel(value) or ids.admits(value):
+            return value
+        if value not in self.in_format:
+            self.in_format[value] = ids.invent(self.world.ctx.rng)
+        return self.in_format[value]
 
     def perform(self, action: Action) -> None:
         """Send the action, judge the answer; raises :class:`Violated`, or

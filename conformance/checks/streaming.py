@@ -19,11 +19,10 @@ from hypothesis import strategies as st
 from conformance.checks import check
 from conformance.client import encode, run_body
 from conformance.context import CheckContext, Undecided
-from conformance.expectations import describe, envelope_problems, field
+from conformance.expectations import describe, envelope_problems, field, frame_schema_errors
 from conformance.profile import NotInLayout
 from conformance.properties import for_all
-from conformance.records import Exchange, Finding, JSONValue
-from conformance.schemas import schema_errors
+from conformance.records import Exchange, Finding, JSONValue, View
 
 STREAM_TYPE = "text/event-stream"
 SENTINELS = ("undefined", "null", "none", "nil", "nan", "[object object]", "")
@@ -86,7 +85,7 @@ def stream_problems(exchange: Exchange) -> list[str]:
     stream = parse_sse(exchange.stream_body())  # its frames in the contract's terms
     problems: list[str] = []
     for number, frame in enumerate(stream.frames, start=1):
-        problems.extend(f"frame {number}: {p}" for p in _frame_problems(frame))
+        problems.extend(f"frame {number}: {p}" for p in _frame_problems(frame, exchange.view))
     if response.truncated:
         problems.append("the stream did not end within the harness's read limit")
     elif stream.unterminated is not None:
@@ -99,14 +98,16 @@ def stream_problems(exchange: Exchange) -> list[str]:
     return problems
 
 
-def _frame_problems(frame: Frame) -> list[str]:
+def _frame_problems(frame: Frame, view: View | None) -> list[str]:
+    """What is wrong with one frame as an Event (the fields the profile says its frames
+    lack are not required)."""
     if frame.event == "error":
         return [f"an 'event: error' frame: {frame.data[:120]!r}"]
     try:
         value: JSONValue = json.loads(frame.data, parse_constant=_no_constant)
     except ValueError:
         return [f"data is not JSON: {frame.data[:120]!r}"]
-    errors = schema_errors("Event", value)
+    errors = frame_schema_errors(view, value)
     looks_like_error = isinstance(value, dict) and (
         value.get("ok") is False or (bool(errors) and "error" in value)
     )

@@ -10,16 +10,18 @@ is a 400, the sentinels family's business).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterator
 
 from hypothesis import strategies as st
 
 from conformance.checks import check
 from conformance.client import encode
-from conformance.context import CheckContext, Created, Undecided
+from conformance.context import CheckContext, Created, NotApplicable, Undecided
 from conformance.expectations import (
     VALIDATION_ENVELOPE,
     describe,
+    envelope_problems,
     expect_status,
     expect_validation_error,
     field,
@@ -44,6 +46,7 @@ from conformance.mutations import (
     mutation_sites,
     pattern_breakers,
 )
+from conformance.pointers import get
 from conformance.profile import NotInLayout
 from conformance.properties import for_all
 from conformance.records import Exchange, Finding, JSONValue
@@ -81,7 +84,11 @@ def invalid_create_body_is_422(ctx: CheckContext) -> Iterator[Finding]:
     sites = [s for s in mutation_sites(CREATE, omit=omit) if s.kind != "unknown_field"]
     probe = _create_probe(ctx, user)
     for mutation in edge_mutations(CREATE, omit=omit):  # just past each edge first
-        finding = probe(mutation)
+        try:
+            finding = probe(mutation)
+        except NotInLayout as exc:  # a field the layout does not have
+            ctx.untranslatable(str(exc))
+            continue
         if finding is not None:
             yield finding
             return
@@ -200,10 +207,25 @@ def every_valid_run_body_is_200(ctx: CheckContext) -> Iterator[Finding]:
 
 @check("VAL-008")
 def patterns_match_the_whole_id(ctx: CheckContext) -> Iterator[Finding]:
+    profile = ctx.client.profile
     places = ["run body session_id", "run body user_id", "create path user_id"]
     if "client_ids" in ctx.settings.features:
         places.append("create body session_id")
-    session_ids = values(component("ClientSessionId"))
+    if profile.route("run").place("run", "session_id").where != "body":
+        places.remove("run body session_id")  # a path id is opaque to lookups: no pattern
+    if not profile.users:
+        places = [p for p in places if not p.endswith("user_id")]  # no user id is sent
+    if not places:
+        raise NotApplicable(
+            f"profile {profile.name!r} carries no id this clause can pad: the run's session "
+            "id is not in its body, and there are no users or client-chosen ids"
+        )
+    ids = profile.session_ids
+    session_ids: st.SearchStrategy[JSONValue] = (
+        values(component("ClientSessionId"))
+        if ids.kind == "any"
+        else st.integers(0, 2**64).map(lambda n: ids.invent(random.Random(n)))
+    )
     # Valid user ids in the harness's namespace: a backend that trims the padding acts
     # as that user, never as one who may be real.
     user_ids = harness_user_ids()
@@ -225,6 +247,8 @@ def patterns_match_the_whole_id(ctx: CheckContext) -> Iterator[Finding]:
             _track(ctx, user, exchange)
         if name == "session_id" and _looked_up(ctx, exchange, role):
             return None
+        if name == "session_id" and _refused_off_format(ctx, exchange, padded):
+            return None
         return expect_validation_error(exchange, name, what)
 
     def case_for(place: str) -> st.SearchStrategy[tuple[str, str, str, bool]]:
@@ -242,6 +266,8 @@ def validation_errors_carry_pointers(ctx: CheckContext) -> Iterator[Finding]:
 
     def probe(case: tuple[str, Mutation]) -> Finding | None:
         role, mutation = case
+        if role == "run":
+            _sendable(ctx, mutation)
         if role == "create":
             exchange = _create_raw(ctx, user, mutation.body)
         else:
@@ -286,6 +312,10 @@ def _per_site(
 def _create_probe(ctx: CheckContext, user: str) -> Callable[[Mutation], Finding | None]:
     def probe(mutation: Mutation) -> Finding | None:
         exchange = _create_raw(ctx, user, mutation.body)
+        if mutation.pointer == "/session_id" and _refused_off_format(
+            ctx, exchange, get(mutation.body, ("session_id",))
+        ):
+            return None
         return expect_validation_error(
             exchange, mutation.field, f"create with {mutation.describe()}", holder=mutation.holder
         )
@@ -308,6 +338,7 @@ def _run_probe(ctx: CheckContext) -> Callable[[Mutation], Finding | None]:
         return expect_validation_error(exchange, mutation.field, why, holder=mutation.holder)
 
     def probe(mutation: Mutation) -> Finding | None:
+        _sendable(ctx, mutation)
         missing = _own_ids(mutation, ctx.new_user(), ctx.new_session_id())
         first = judged(mutation, missing, f"run with {mutation.describe()}")
         if not live:
@@ -322,6 +353,36 @@ def _run_probe(ctx: CheckContext) -> Callable[[Mutation], Finding | None]:
         return second if crashed else first or second
 
     return probe
+
+
+def _sendable(ctx: CheckContext, mutation: Mutation) -> None:
+    """Raise :class:`NotInLayout` for a run body broken where the layout's body is not:
+    at its user id in a layout without users (no place carries it, so the body would go
+    out valid), or at its session id where the layout puts it in the path (opaque to
+    lookups: no pattern to break, CONTRACT.md). Skipped with the reason, never sent as
+    something else."""
+    profile = ctx.client.profile
+    if mutation.pointer.startswith("/user_id") and not profile.users:
+        why = "the layout has no users (users = false)"
+    elif (
+        mutation.pointer.startswith("/session_id")
+        and profile.route("run").place("run", "session_id").where == "path"
+    ):
+        why = "the run's session id travels in the path, where ids are opaque"
+    else:
+        return
+    raise NotInLayout(f"profile {profile.name!r}: {why}: a run body broken at {mutation.pointer}")
+
+
+def _refused_off_format(ctx: CheckContext, exchange: Exchange, value: object) -> bool:
+    """A client-chosen id off the format the profile declares for the target's ids may
+    be refused with 400 or 422 in the target's envelope, naming no field (CONTRACT.md,
+    "Precisions": never looked up, created or answered 2xx). Only a string is judged
+    so: a wrong type is the schema's business (422 naming the field)."""
+    ids = ctx.client.profile.session_ids
+    if ids.kind == "any" or not isinstance(value, str) or ids.admits(value):
+        return False
+    return exchange.status in (400, 422) and not envelope_problems(exchange)
 
 
 def _looked_up(ctx: CheckContext, exchange: Exchange, role: str) -> bool:
@@ -415,8 +476,11 @@ def _omitted(ctx: CheckContext) -> frozenset[str]:
 
 def _unique(ctx: CheckContext, session_id: str) -> str:
     """A drawn client id made unique (ids may be global, and a deleted id need not be
-    free again), keeping its first characters and at most 128 in all."""
-    return f"{session_id[:111]}-{ctx.rng.getrandbits(64):016x}"
+    free again), keeping its first characters and at most 128 in all; where the profile
+    declares a format for the target's ids that this one does not fit, a fresh id in
+    that format instead (CONTRACT.md, "Precisions")."""
+    unique = f"{session_id[:111]}-{ctx.rng.getrandbits(64):016x}"
+    return unique if ctx.client.profile.session_ids.admits(unique) else ctx.new_session_id()
 
 
 def _path_safe(user_id: str) -> bool:
