@@ -11,6 +11,7 @@ translated. Every call goes through :meth:`Target.send`, so every call is record
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
@@ -125,6 +126,17 @@ class ContractClient:
         self, user_id: str, session_id: JSONValue, text: str = "hello", *, headers: Headers = None
     ) -> Exchange:
         return self.call("run_stream", body=run_body(user_id, session_id, text), headers=headers)
+
+    def safe_read(self, user_id: str) -> Exchange:
+        """One request that reads and changes nothing: a list of ``user_id``'s sessions,
+        or, in a layout with no list route, a get (else a status) of a never-created id in
+        the profile's id format (any answer, a 404 included, shows the target answers)."""
+        for role in ("list", "get", "status"):
+            if self.profile.has(role):
+                never = self.profile.session_ids.invent(random.Random(0))
+                return self.call(role, user_id=user_id, session_id=never)
+        route = self.profile.route("create")  # no read at all: GET on the create route
+        return self.target.send("GET", route.path(user_id=user_id), role=None)
 
     def created_id(self, exchange: Exchange) -> str | None:
         """The session id a create response returned, if it returned a usable one: from

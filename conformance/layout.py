@@ -39,6 +39,7 @@ from conformance.profile import (
     Profile,
     Route,
     Source,
+    mapped,
 )
 from conformance.records import Exchange, JSONValue, ResponseRecord, View
 
@@ -107,10 +108,13 @@ def outgoing(
     }
     values: dict[str, Found] = {}
     for name, source in CANONICAL_SOURCES[role]:
-        if source == "arg":
-            values[name] = args[name]
+        if source == "arg" or not isinstance(document, dict):
+            # A body that is not a JSON object (raw bytes, truncated, not JSON) holds no
+            # value: the ids the check gave still go to their places (a header, the
+            # query), so the request differs from a valid one by its body alone.
+            values[name] = args.get(name, MISSING)
         else:
-            values[name] = pop(document, tokens(source)) if isinstance(document, dict) else MISSING
+            values[name] = pop(document, tokens(source))
     if isinstance(document, dict):
         document = _renamed(profile, role, route, document)
     preflight = verb == "OPTIONS"
@@ -148,6 +152,8 @@ def outgoing(
     if isinstance(document, dict) and not preflight:
         for pointer, constant in route.constants:
             document = put(document, tokens(pointer), json.loads(constant))
+        if isinstance(sent, dict):
+            _dropped_still_there(profile, role, route, values, document)
     if preflight and named:
         _ask_for(headers_out, named)
     if isinstance(document, Missing):
@@ -157,6 +163,23 @@ def outgoing(
         if raw is not None and len(raw) >= SIZED and len(content) < len(raw):
             content += b" " * (len(raw) - len(content))  # a size probe keeps its size
     return Outgoing(verb, route.path(**in_path), tuple(params), headers_out, content, sent)
+
+
+def _dropped_still_there(
+    profile: Profile, role: str, route: Route, values: dict[str, Found], document: JSONValue
+) -> None:
+    """:class:`NotInLayout` when a value the contract's body left out (a dropped
+    ``new_message``) is still there in the layout's body (a constant, a renamed field
+    filled it): the request would go out valid, its fault lost in translation."""
+    for name, value in values.items():
+        place = route.place(role, name)
+        if place.where != "body" or not isinstance(value, Missing):
+            continue
+        if not isinstance(get(document, tokens(place.name)), Missing):
+            raise NotInLayout(
+                f"profile {profile.name!r}: a {role} body without its {name} still has "
+                f"{place.name} in this layout, so it cannot be sent without one"
+            )
 
 
 def reshaped(profile: Profile, role: str, form: MessageForm, message: Found) -> JSONValue:
@@ -176,6 +199,10 @@ def reshaped(profile: Profile, role: str, form: MessageForm, message: Found) -> 
         if not isinstance(part, dict) or set(part) != {"text"} or not isinstance(part["text"], str):
             raise NotInLayout(f"{where}, which carries only parts that are {{text: string}}")
         texts.append(part["text"])
+    if form.string:
+        if role_value != "user":
+            raise NotInLayout(f"{where} as its text alone, which carries no role {role_value!r}")
+        return "".join(texts)
     written: JSONValue = {}
     if form.role:
         written = put(written, tokens(form.role), role_value)
@@ -393,6 +420,8 @@ def _value(
         return _rfc3339(found)
     if source.kind == "parts":
         return _parts(found)
+    if source.kind == "map":
+        return mapped(profile.value_map(source.value), found)
     if source.kind == "shape":
         return _build(profile, profile.shape(source.value), found, response, at, absent)
     if source.kind == "each":
