@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from urllib.parse import unquote, urlsplit
 
-from conformance.layout import encode, outgoing, view_of
-from conformance.pointers import Missing, get, tokens
+from conformance.layout import created_at, encode, outgoing, view_of
 from conformance.profile import CANONICAL, Profile
 from conformance.records import Exchange, JSONValue, View
 from conformance.target import Target
@@ -157,17 +155,4 @@ class ContractClient:
         response = exchange.response
         if response is None:
             return ()
-        shown: tuple[tuple[str, JSONValue], ...] = ()
-        for place in places:
-            found: JSONValue = None
-            if place == "location":
-                location = response.header("location")
-                if location:
-                    found = unquote(urlsplit(location.strip()).path.rstrip("/").rpartition("/")[2])
-            elif place.startswith("header:"):
-                found = response.header(place.removeprefix("header:"))
-            else:
-                pointed = get(response.json_or_none(), tokens(place))
-                found = None if isinstance(pointed, Missing) else pointed
-            shown += ((place, found),)
-        return shown
+        return tuple((place, created_at(response, place)) for place in places)

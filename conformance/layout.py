@@ -25,6 +25,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from conformance.envelopes import read_error
 from conformance.pointers import MISSING, Found, Missing, covers, get, pop, put, tokens
@@ -149,6 +150,10 @@ def outgoing(
             named.append(place.name)
             if not preflight and not any(k.lower() == place.name.lower() for k in headers_out):
                 headers_out[place.name] = text
+    for name in ("user_id", "session_id"):
+        if route.place(role, name).where == "path" and name not in in_path:
+            where = f"profile {profile.name!r}: the {role} request's {name} travels in the path"
+            raise NotInLayout(f"{where}, which cannot carry no value (none was given)")
     if isinstance(document, dict) and not preflight:
         for pointer, constant in route.constants:
             document = put(document, tokens(pointer), json.loads(constant))
@@ -312,12 +317,51 @@ def view_of(
     view: JSONValue | None = raw
     if route.response is not None and (response.media_type == "application/json" or empty):
         view = _build(profile, route.response, raw, response, "", absent)
+    created = _created_place(route, response) if role == "create" else ""
     stream = None
     if route.frames is not None and response.media_type == "text/event-stream":
         stream = _selected_frames(profile, route.frames, response)
     elif route.frame is not None and response.media_type == "text/event-stream":
         stream = _frames(profile, route.frame, response)
-    return View(profile.name, status, view, tuple(absent), stream=stream, sent=sent)
+    return View(
+        profile.name, status, view, tuple(absent), stream=stream, sent=sent, created_id=created
+    )
+
+
+def created_at(response: ResponseRecord, place: str) -> JSONValue:
+    """What a create answer shows at ``place`` (a JSON pointer into its body,
+    ``location``: the last path segment of ``Location``, or ``header:NAME``); None: nothing."""
+    if place == "location":
+        location = response.header("location")
+        if not location:
+            return None
+        return unquote(urlsplit(location.strip()).path.rstrip("/").rpartition("/")[2])
+    if place.startswith("header:"):
+        return response.header(place.removeprefix("header:"))
+    found = get(response.json_or_none(), tokens(place))
+    return None if isinstance(found, Missing) else found
+
+
+def _created_place(route: Route, response: ResponseRecord) -> str:
+    """The first place the create route names the session in that shows an id here: its
+    ``created_id`` places, else where its view's ``session_id`` comes from."""
+    places = route.created_id
+    if not places:
+        mapping = dict(route.response or ())
+        source, rest = mapping.get("/session_id"), ""
+        if source is None and "" in mapping:  # the whole answer copied: its session_id
+            source, rest = mapping[""], "/session_id"
+        if route.response is None:
+            places = ("/session_id",)
+        elif source is not None and source.kind == "copy":
+            places = (source.pointer + rest,)
+        elif source is not None and source.kind == "header" and not rest:
+            places = (f"header:{source.value}",)
+    for place in places:
+        found = created_at(response, place)
+        if isinstance(found, str) and found.strip():
+            return place
+    return ""
 
 
 def canonical_pointer(role: str, route: Route, pointer: str) -> str:

@@ -219,6 +219,7 @@ def errors_follow_the_precedence(ctx: CheckContext) -> Iterator[Finding]:
         except NotInLayout as exc:  # its fault would be lost in the layout: not sent
             ctx.untranslatable(str(exc))
             continue
+        ctx.judged += 1
         status, code = expected.split(" ", 1)
         finding = expect_error(exchange, int(status), code, f"{why} (must be {status} first)")
         if finding is not None:
@@ -307,6 +308,7 @@ def _auth_probes(ctx: CheckContext, valid: bytes, garbage: bytes, big: bytes) ->
     run = ctx.client.profile.route("run")
     served = ctx.client.profile.methods_at(run.template)
     nowhere = f"/sc-nowhere-{ctx.rng.getrandbits(32):08x}"
+    run_path = run.path(user_id=ctx.new_user(), session_id=ctx.new_session_id())
     yield (
         "404 NOT_FOUND",
         "an unknown route, no token",
@@ -314,7 +316,7 @@ def _auth_probes(ctx: CheckContext, valid: bytes, garbage: bytes, big: bytes) ->
     )
 
     def unauthorized(method: str, **options: Any) -> Callable[[], Exchange]:
-        return lambda: target.send(method, run.path(), auth=False, **options)
+        return lambda: target.send(method, run_path, auth=False, **options)
 
     for wrong in (m for m in PROBE_METHODS if m not in served):
         yield "405 METHOD_NOT_ALLOWED", f"{wrong} on the run route, no token", unauthorized(wrong)
