@@ -161,7 +161,8 @@ def test_vendor_phase_names_read_as_the_contracts_phases() -> None:
         assert exchange.response is not None
         raw = exchange.response.json_or_none()
         view = exchange.body_json()
-        assert isinstance(raw, dict) and isinstance(view, dict)
+        assert isinstance(raw, dict)
+        assert isinstance(view, dict)
         assert view["phase"] == phases[raw["phase"]]
 
 
