@@ -11,11 +11,10 @@ translated. Every call goes through :meth:`Target.send`, so every call is record
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
-from urllib.parse import unquote, urlsplit
 
-from conformance.layout import encode, outgoing, view_of
-from conformance.pointers import Missing, get, tokens
+from conformance.layout import created_at, encode, outgoing, view_of
 from conformance.profile import CANONICAL, Profile
 from conformance.records import Exchange, JSONValue, View
 from conformance.target import Target
@@ -147,6 +146,17 @@ class ContractClient:
     ) -> Exchange:
         return self.call("run_stream", body=run_body(user_id, session_id, text), headers=headers)
 
+    def safe_read(self, user_id: str) -> Exchange:
+        """One request that reads and changes nothing: a list of ``user_id``'s sessions,
+        or, in a layout with no list route, a get (else a status) of a never-created id in
+        the profile's id format (any answer, a 404 included, shows the target answers)."""
+        for role in ("list", "get", "status"):
+            if self.profile.has(role):
+                never = self.profile.session_ids.invent(random.Random(0))
+                return self.call(role, user_id=user_id, session_id=never)
+        route = self.profile.route("create")  # no read at all: GET on the create route
+        return self.target.send("GET", route.path(user_id=user_id), role=None)
+
     def created_id(self, exchange: Exchange) -> str | None:
         """The session id a create response returned, if it returned a usable one: from
         where the profile says a create names it (by default its ``session_id``)."""
@@ -166,17 +176,4 @@ class ContractClient:
         response = exchange.response
         if response is None:
             return ()
-        shown: tuple[tuple[str, JSONValue], ...] = ()
-        for place in places:
-            found: JSONValue = None
-            if place == "location":
-                location = response.header("location")
-                if location:
-                    found = unquote(urlsplit(location.strip()).path.rstrip("/").rpartition("/")[2])
-            elif place.startswith("header:"):
-                found = response.header(place.removeprefix("header:"))
-            else:
-                pointed = get(response.json_or_none(), tokens(place))
-                found = None if isinstance(pointed, Missing) else pointed
-            shown += ((place, found),)
-        return shown
+        return tuple((place, created_at(response, place)) for place in places)

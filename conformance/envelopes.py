@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conformance.pointers import MISSING, get, render, tokens
-from conformance.profile import Envelope
+from conformance.profile import Envelope, mapped
 from conformance.records import JSONValue, ResponseRecord
 
 #: FastAPI's first ``loc`` item for a parameter, and the contract's pointer prefix for it.
@@ -123,7 +123,7 @@ def _code(envelope: Envelope, body: dict[str, JSONValue], status: int, message: 
     if envelope.code is not None:
         code = get(body, tokens(envelope.code))
         if isinstance(code, str) and code:
-            return code
+            return str(mapped(envelope.code_map, code))
         if envelope.kind == "contract":
             return None
     for rule in envelope.codes:

@@ -25,6 +25,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from conformance.envelopes import read_error
 from conformance.pointers import MISSING, Found, Missing, covers, get, pop, put, tokens
@@ -39,6 +40,7 @@ from conformance.profile import (
     Profile,
     Route,
     Source,
+    mapped,
 )
 from conformance.records import Exchange, JSONValue, ResponseRecord, View
 
@@ -107,10 +109,13 @@ def outgoing(
     }
     values: dict[str, Found] = {}
     for name, source in CANONICAL_SOURCES[role]:
-        if source == "arg":
-            values[name] = args[name]
+        if source == "arg" or not isinstance(document, dict):
+            # A body that is not a JSON object (raw bytes, truncated, not JSON) holds no
+            # value: the ids the check gave still go to their places (a header, the
+            # query), so the request differs from a valid one by its body alone.
+            values[name] = args.get(name, MISSING)
         else:
-            values[name] = pop(document, tokens(source)) if isinstance(document, dict) else MISSING
+            values[name] = pop(document, tokens(source))
     if isinstance(document, dict):
         document = _renamed(profile, role, route, document)
     preflight = verb == "OPTIONS"
@@ -145,9 +150,15 @@ def outgoing(
             named.append(place.name)
             if not preflight and not any(k.lower() == place.name.lower() for k in headers_out):
                 headers_out[place.name] = text
+    for name in ("user_id", "session_id"):
+        if route.place(role, name).where == "path" and name not in in_path:
+            where = f"profile {profile.name!r}: the {role} request's {name} travels in the path"
+            raise NotInLayout(f"{where}, which cannot carry no value (none was given)")
     if isinstance(document, dict) and not preflight:
         for pointer, constant in route.constants:
             document = put(document, tokens(pointer), json.loads(constant))
+        if isinstance(sent, dict):
+            _dropped_still_there(profile, role, route, values, document)
     if preflight and named:
         _ask_for(headers_out, named)
     if isinstance(document, Missing):
@@ -157,6 +168,23 @@ def outgoing(
         if raw is not None and len(raw) >= SIZED and len(content) < len(raw):
             content += b" " * (len(raw) - len(content))  # a size probe keeps its size
     return Outgoing(verb, route.path(**in_path), tuple(params), headers_out, content, sent)
+
+
+def _dropped_still_there(
+    profile: Profile, role: str, route: Route, values: dict[str, Found], document: JSONValue
+) -> None:
+    """:class:`NotInLayout` when a value the contract's body left out (a dropped
+    ``new_message``) is still there in the layout's body (a constant, a renamed field
+    filled it): the request would go out valid, its fault lost in translation."""
+    for name, value in values.items():
+        place = route.place(role, name)
+        if place.where != "body" or not isinstance(value, Missing):
+            continue
+        if not isinstance(get(document, tokens(place.name)), Missing):
+            raise NotInLayout(
+                f"profile {profile.name!r}: a {role} body without its {name} still has "
+                f"{place.name} in this layout, so it cannot be sent without one"
+            )
 
 
 def reshaped(profile: Profile, role: str, form: MessageForm, message: Found) -> JSONValue:
@@ -176,6 +204,10 @@ def reshaped(profile: Profile, role: str, form: MessageForm, message: Found) -> 
         if not isinstance(part, dict) or set(part) != {"text"} or not isinstance(part["text"], str):
             raise NotInLayout(f"{where}, which carries only parts that are {{text: string}}")
         texts.append(part["text"])
+    if form.string:
+        if role_value != "user":
+            raise NotInLayout(f"{where} as its text alone, which carries no role {role_value!r}")
+        return "".join(texts)
     written: JSONValue = {}
     if form.role:
         written = put(written, tokens(form.role), role_value)
@@ -285,6 +317,7 @@ def view_of(
     view: JSONValue | None = raw
     if route.response is not None and (response.media_type == "application/json" or empty):
         view = _build(profile, route.response, raw, response, "", absent)
+    created = _created_place(route, response) if role == "create" else ""
     stream = None
     in_frames: list[tuple[str, str]] = []
     if route.frames is not None and response.media_type == "text/event-stream":
@@ -299,7 +332,44 @@ def view_of(
         stream=stream,
         sent=sent,
         frame_absent=tuple(dict.fromkeys(in_frames)),
+        created_id=created,
     )
+
+
+def created_at(response: ResponseRecord, place: str) -> JSONValue:
+    """What a create answer shows at ``place`` (a JSON pointer into its body,
+    ``location``: the last path segment of ``Location``, or ``header:NAME``); None: nothing."""
+    if place == "location":
+        location = response.header("location")
+        if not location:
+            return None
+        return unquote(urlsplit(location.strip()).path.rstrip("/").rpartition("/")[2])
+    if place.startswith("header:"):
+        return response.header(place.removeprefix("header:"))
+    found = get(response.json_or_none(), tokens(place))
+    return None if isinstance(found, Missing) else found
+
+
+def _created_place(route: Route, response: ResponseRecord) -> str:
+    """The first place the create route names the session in that shows an id here: its
+    ``created_id`` places, else where its view's ``session_id`` comes from."""
+    places = route.created_id
+    if not places:
+        mapping = dict(route.response or ())
+        source, rest = mapping.get("/session_id"), ""
+        if source is None and "" in mapping:  # the whole answer copied: its session_id
+            source, rest = mapping[""], "/session_id"
+        if route.response is None:
+            places = ("/session_id",)
+        elif source is not None and source.kind == "copy":
+            places = (source.pointer + rest,)
+        elif source is not None and source.kind == "header" and not rest:
+            places = (f"header:{source.value}",)
+    for place in places:
+        found = created_at(response, place)
+        if isinstance(found, str) and found.strip():
+            return place
+    return ""
 
 
 def canonical_pointer(role: str, route: Route, pointer: str) -> str:
@@ -402,6 +472,8 @@ def _value(
         return _rfc3339(found)
     if source.kind == "parts":
         return _parts(found)
+    if source.kind == "map":
+        return mapped(profile.value_map(source.value), found)
     if source.kind == "shape":
         return _build(profile, profile.shape(source.value), found, response, at, absent)
     if source.kind == "each":

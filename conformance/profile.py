@@ -140,12 +140,16 @@ class MessageForm:
     """How the layout writes the contract's message (``{role, parts: [{text}]}``):
     ``text`` the pointer where the parts' texts go, joined (``""``: the parts as they
     are); ``role`` where the role goes (``""``: nowhere); ``wrap`` whether the message
-    travels as a one-element array. A message the form cannot carry (an unknown field, a
-    part that is not plain text, a wrong type) is not expressible, never sent as another."""
+    travels as a one-element array; ``string`` whether it travels as its text alone (one
+    JSON string: the parts' texts joined, the role, always the contract's ``user``, left
+    out). A message the form cannot carry (an unknown field, a part that is not plain
+    text, a wrong type, another role where no role travels) is not expressible, never
+    sent as another."""
 
     text: str = ""
     role: str = "/role"
     wrap: bool = False
+    string: bool = False
 
 
 class NotInLayout(Exception):
@@ -199,7 +203,9 @@ class Source:
     ``pointer`` through the profile's shape named ``value``; ``count`` the elements of
     the array at ``pointer`` matching ``where`` (``value``, when given: the JSON count of
     a missing or null array); ``header`` the response header named
-    ``value``; ``absent`` the layout has no such field (``value`` says why).
+    ``value``; ``map`` the value at ``pointer`` through the profile's value map named
+    ``value`` (a target's enum value as the contract's; one the map does not name is
+    left as it is); ``absent`` the layout has no such field (``value`` says why).
     """
 
     kind: str
@@ -212,6 +218,17 @@ class Source:
 
 
 FieldMap = tuple[tuple[str, Source], ...]
+#: A value map: the target's value -> the contract's (``value_maps``).
+ValueMap = tuple[tuple[str, str], ...]
+
+
+def mapped(values: ValueMap, value: JSONValue) -> JSONValue:
+    """``value`` as the contract names it (unchanged if the map does not name it)."""
+    if isinstance(value, str):
+        for vendor, contract in values:
+            if vendor == value:
+                return contract
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +333,8 @@ class Envelope:
     error_path: str = "/path"
     error_message: str = "/message"
     codes: tuple[CodeRule, ...] = ()
+    #: The target's error codes as the contract's (a value map), for a code the body names.
+    code_map: ValueMap = ()
 
 
 #: The rules every non-contract envelope falls back on, after the profile's own: the
@@ -370,6 +389,8 @@ class Profile:
     other_methods: tuple[tuple[str, frozenset[str]], ...] = ()
     #: The format of the target's session ids (``session_id_format``).
     session_ids: IdFormat = ANY_ID
+    #: Named value maps (the target's enum values -> the contract's), used by ``map``.
+    value_maps: tuple[tuple[str, ValueMap], ...] = ()
 
     @property
     def users(self) -> bool:
@@ -392,6 +413,12 @@ class Profile:
             if path == template:
                 methods |= others
         return frozenset(methods)
+
+    def value_map(self, name: str) -> ValueMap:
+        for map_name, values in self.value_maps:
+            if map_name == name:
+                return values
+        raise KeyError(f"profile {self.name!r} has no value map {name!r}")
 
     def shape(self, name: str) -> FieldMap:
         for shape_name, mapping in self.shapes:

@@ -84,6 +84,9 @@ class View:
     #: The request body as the check wrote it, in the contract's terms (None: none, or
     #: not JSON).
     sent: JSONValue | None = None
+    #: For a create's answer: where the raw answer names the new session (a JSON pointer,
+    #: ``location`` or ``header:NAME``; "": not a create, or nowhere the profile knows).
+    created_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

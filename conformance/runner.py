@@ -361,11 +361,12 @@ def exit_code(report: RunReport, *, strict: bool = False) -> int:
 
 
 def _preflight(client: ContractClient) -> tuple[str | None, float | None]:
-    """One harmless request first (a list, for a user id of the harness's: it reads, never
-    changes, anyone's sessions): a target that gives no usable answer, or redirects it
-    elsewhere, decides no clause at all. Also how long the answer took (ms)."""
+    """One harmless request first (a list for a user id of the harness's, or where the
+    layout has no list, a get or status of a never-created id: it reads, never changes,
+    anyone's sessions): a target that gives no usable answer, or redirects it elsewhere,
+    decides no clause at all. Also how long the answer took (ms)."""
     try:
-        exchange = client.list("sc-preflight")
+        exchange = client.safe_read("sc-preflight")
     except RunDeadlinePassed:
         raise
     except Unreachable as exc:

@@ -1,7 +1,9 @@
 """The profile format's features for real vendors (issue 18), one test each, on the
 translation alone: id formats, layouts with no users, bodies for body-less roles, empty
 success answers, streams whose frames are selected by ``event:`` name, reshaped messages
-and counts of a missing array. docs/profiles.md shows each with an example."""
+and counts of a missing array; value maps, string messages, dropped values a layout
+would refill, and raw bodies that keep the ids' places. docs/profiles.md shows each with
+an example."""
 
 from __future__ import annotations
 
@@ -227,3 +229,141 @@ def test_stream_frames_are_selected_by_event_name_and_one_frame_gives_many_event
         {"id": "1", "author": "ai", "content": {"role": "ai", "parts": [{"text": "a"}]}},
         {"id": "2", "author": "ai", "content": {"role": "ai", "parts": [{"text": "b"}]}},
     ]
+
+
+# -- value maps, string messages, dropped values (items 11, 12) -------------------------------
+
+MAPS: dict[str, Any] = {"phase": {"PullingImage": "Provisioning", "Ready": "Ready"}}
+
+
+def test_a_value_map_gives_the_contracts_value_and_leaves_others() -> None:
+    profile = _profile(
+        value_maps=MAPS,
+        roles={
+            "create": {"method": "POST", "path": "/things"},
+            "status": {
+                "method": "GET",
+                "path": "/things/{session_id}",
+                "response": {"": "", "/phase": {"from": "/state", "map": "phase"}},
+            },
+        },
+    )
+    for raw, phase in ((b"PullingImage", "Provisioning"), (b"Ready", "Ready"), (b"Odd", "Odd")):
+        body = b'{"ok":true,"state":"' + raw + b'"}'
+        view = view_of(profile, "status", _answer(profile, "status", 200, body, "application/json"))
+        assert view is not None
+        assert isinstance(view.body, dict)
+        assert view.body["phase"] == phase
+        assert view.body["state"] == raw.decode()  # the raw stays as it was
+
+
+def test_an_envelope_code_map_reads_the_targets_codes_as_the_contracts() -> None:
+    codes = {"codes": {"session_not_found": "SESSION_NOT_FOUND"}}
+    profile = _profile(value_maps=codes, envelope={"kind": "problem+json", "code_map": "codes"})
+    body = (
+        b'{"status":404,"title":"Not found","detail":"no such session","code":"session_not_found"}'
+    )
+    view = view_of(
+        profile, "create", _answer(profile, "create", 404, body, "application/problem+json")
+    )
+    assert view is not None
+    assert isinstance(view.body, dict)
+    assert view.body["error"] == "SESSION_NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            {
+                "roles": {
+                    "create": {
+                        "method": "POST",
+                        "path": "/t",
+                        "response": {"/phase": {"from": "/p", "map": "nope"}},
+                    }
+                }
+            },
+            "roles.create.response./phase.map: no value_maps.nope in this profile (value maps: none)",
+        ),
+        (
+            {"envelope": {"kind": "fastapi", "code_map": "nope"}},
+            "envelope.code_map: no value_maps.nope",
+        ),
+        (
+            {"value_maps": {"phase": {"Up": ""}}},
+            "value_maps.phase.Up: '' is not the contract's value",
+        ),
+        (
+            {
+                "roles": {
+                    "run": {
+                        "method": "POST",
+                        "path": "/r",
+                        "message": "body:/m",
+                        "message_form": {"string": True, "wrap": True},
+                    }
+                }
+            },
+            "roles.run.message_form: string = true: the message travels as its text alone",
+        ),
+    ],
+)
+def test_a_bad_value_map_or_message_form_is_one_line_naming_the_key(
+    extra: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ProfileError) as caught:
+        _profile(**extra)
+    assert message in str(caught.value)
+    assert str(caught.value).startswith("test.toml: ")
+    assert "\n" not in str(caught.value)
+
+
+def _string_form(**run: Any) -> Profile:
+    role = {"method": "POST", "path": "/chat", "message": "body:/message", **run}
+    return _profile(roles={"create": BASE["roles"]["create"], "run": role})
+
+
+def _run(profile: Profile, body: dict[str, Any]) -> bytes:
+    request = outgoing(profile, "run", method=None, user_id=None, session_id=None, body=body,
+                       raw=None, headers={})  # fmt: skip
+    return request.content or b""
+
+
+def test_a_string_message_form_sends_the_text_alone() -> None:
+    profile = _string_form(message_form={"string": True})
+    sent = json.loads(_run(profile, run_body("u", "s", "hi")))
+    assert sent == {"user_id": "u", "session_id": "s", "message": "hi"}
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"role": "user", "parts": [{"text": "hi"}], "tool_metadata": 1},  # an unknown field
+        {"role": "model", "parts": [{"text": "hi"}]},  # a role a string has no room for
+        {"role": "user", "parts": [{"text": 1}]},
+    ],
+)
+def test_a_message_the_string_form_cannot_carry_is_not_in_the_layout(message: object) -> None:
+    profile = _string_form(message_form={"string": True})
+    with pytest.raises(NotInLayout, match="message is written reshaped"):
+        _run(profile, {**run_body("u", "s"), "new_message": message})
+
+
+def test_a_dropped_message_the_layout_would_refill_is_not_sent() -> None:
+    # The layout's body always gets a message (a constant): a run body without
+    # new_message would go out valid, its fault lost in translation.
+    profile = _string_form(constants={"/message": "default"})
+    body = run_body("u", "s")
+    del body["new_message"]
+    with pytest.raises(NotInLayout, match="without its message still has /message"):
+        _run(profile, body)
+    carried = json.loads(_run(_string_form(message_form={"string": True}), body))
+    assert carried == {"user_id": "u", "session_id": "s"}  # where nothing refills it, it goes
+
+
+def test_a_body_that_is_not_json_keeps_the_ids_header_places() -> None:
+    request = outgoing(load_profile("chat-header"), "run", method=None, user_id="sc-user-1",
+                       session_id="sc-1", body=None, raw=b'{"trunc', headers={})  # fmt: skip
+    assert request.headers == {"X-User-ID": "sc-user-1", "X-Session-ID": "sc-1"}
+    assert request.content == b'{"trunc'

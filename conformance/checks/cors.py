@@ -86,7 +86,8 @@ def _allowed_requests(ctx: CheckContext, origin: str) -> Iterator[tuple[str, Exc
         yield "run on a never-created session (404)", client.run(user, missing, headers=headers)
         invalid: JSONValue = {**run_body(user, session_id or missing), "sc_unknown_field": 1}
         yield "run with an unknown field (422)", client.call("run", body=invalid, headers=headers)
-        yield "PUT on the run route (405)", client.call("run", method="PUT", headers=headers)
+        put = client.call("run", method="PUT", user_id=user, session_id=missing, headers=headers)
+        yield "PUT on the run route (405)", put
     if ctx.settings.token is not None and client.profile.has("get"):
         yield (
             "get without the token (401)",

@@ -46,7 +46,7 @@ def run_does_not_create_sessions(ctx: CheckContext) -> Iterator[Finding]:
             ctx.track(user, session_id)  # the run created it: clean it up
             yield _created_by_run(finding, session_id, runs, exchange)
             return
-    listed = _listed_ids(ctx, user)
+    listed = _listed_ids(ctx, user) if ctx.client.profile.has("list") else []
     if session_id in listed:
         yield Finding(
             f"after runs on never-created {session_id!r}, it appears in the user's list",

@@ -179,7 +179,8 @@ def errors_before_the_stream_are_json(ctx: CheckContext) -> Iterator[Finding]:
     def probe(case: tuple[str, bytes]) -> Finding | None:
         what, raw = case
         try:
-            exchange = ctx.client.call("run_stream", raw=raw)
+            # The ids go where the layout keeps them outside a body that holds none.
+            exchange = ctx.client.call("run_stream", user_id=user, session_id=session_id, raw=raw)
         except NotInLayout:
             return None  # a body whose ids the target's layout cannot carry
         return _expect_json_error(exchange, f"a streamed run with {what}")

@@ -245,7 +245,7 @@ def patterns_match_the_whole_id(ctx: CheckContext) -> Iterator[Finding]:
             user = ctx.new_user()
             exchange = ctx.client.create(user, {"session_id": padded})
             _track(ctx, user, exchange)
-        if name == "session_id" and _looked_up(ctx, exchange, role):
+        if name == "session_id" and _looked_up(ctx, exchange, role, padded):
             return None
         if name == "session_id" and _refused_off_format(ctx, exchange, padded):
             return None
@@ -333,7 +333,8 @@ def _run_probe(ctx: CheckContext) -> Callable[[Mutation], Finding | None]:
 
     def judged(mutation: Mutation, body: JSONValue, why: str) -> Finding | None:
         exchange = ctx.client.call("run", raw=encode(body))
-        if mutation.pointer.startswith("/session_id") and _looked_up(ctx, exchange, "run"):
+        sent = body.get("session_id") if isinstance(body, dict) else None
+        if mutation.pointer.startswith("/session_id") and _looked_up(ctx, exchange, "run", sent):
             return None
         return expect_validation_error(exchange, mutation.field, why, holder=mutation.holder)
 
@@ -385,16 +386,23 @@ def _refused_off_format(ctx: CheckContext, exchange: Exchange, value: object) ->
     return exchange.status in (400, 422) and not envelope_problems(exchange)
 
 
-def _looked_up(ctx: CheckContext, exchange: Exchange, role: str) -> bool:
-    """A session id the layout carries outside the body (path, query, header) is opaque
-    to lookups (CONTRACT.md): one that names no session may be 404 SESSION_NOT_FOUND
-    whatever its shape, as well as 422. Only the body's id is held to its pattern."""
-    place = ctx.client.profile.route(role).place(role, "session_id")
-    return (
-        place.where != "body"
-        and exchange.status == 404
-        and field(exchange, "error") == "SESSION_NOT_FOUND"
+def _looked_up(ctx: CheckContext, exchange: Exchange, role: str, sent: JSONValue) -> bool:
+    """Whether the answer to a session id ``sent`` outside the body is one CONTRACT.md
+    allows there. Only the body's id is held to its pattern; an id the layout carries in
+    the path, the query or a header is opaque to lookups: one that names no session may
+    be 404 SESSION_NOT_FOUND whatever its shape (in the path, any 404: the path names
+    nothing), as well as 422. Where the profile declares an id format the id breaks, 400
+    is allowed too ("Precisions": never looked up as a session, created, or 2xx)."""
+    profile = ctx.client.profile
+    place = profile.route(role).place(role, "session_id")
+    if place.where == "body":
+        return False
+    if exchange.status == 404:
+        return place.where == "path" or field(exchange, "error") == "SESSION_NOT_FOUND"
+    off_format = profile.session_ids.kind != "any" and not (
+        isinstance(sent, str) and profile.session_ids.admits(sent)
     )
+    return off_format and exchange.status in (400, 422)
 
 
 def _own_ids(mutation: Mutation, user_id: str, session_id: str) -> JSONValue:

@@ -164,6 +164,7 @@ class _Builder:
                 raise self.error("variables", f"no variable {key!r} to set (variables: {have})")
             self.variables[key] = value
         self.shape_names = set(data.get("shapes", {}))
+        self.map_names = set(data.get("value_maps", {}))
         self.users = bool(data.get("users", True))
 
     def error(self, where: str, what: str) -> ProfileError:
@@ -201,6 +202,7 @@ class _Builder:
                 for path, methods in data.get("other_methods", {}).items()
             ),
             session_ids=self.id_format(data.get("session_id_format")),
+            value_maps=tuple((m, self.value_map(m)) for m in sorted(self.map_names)),
         )
 
     def id_format(self, spec: str | None) -> IdFormat:
@@ -317,8 +319,14 @@ class _Builder:
             raise self.error(
                 f"{at}.message_form", "only a run or run_stream message in the body has a form"
             )
+        string = bool(table.get("string", False))
+        if string and set(table) - {"string"}:
+            raise self.error(
+                f"{at}.message_form",
+                "string = true: the message travels as its text alone (no text, role or wrap)",
+            )
         return MessageForm(
-            table.get("text", ""), table.get("role", "/role"), table.get("wrap", False)
+            table.get("text", ""), table.get("role", "/role"), table.get("wrap", False), string
         )
 
     def fill_json(self, where: str, value: Any) -> Any:
@@ -329,6 +337,11 @@ class _Builder:
         if isinstance(value, dict):
             return {k: self.fill_json(where, v) for k, v in value.items()}
         return value
+
+    def known_map(self, where: str, name: str) -> None:
+        if name not in self.map_names:
+            have = ", ".join(sorted(self.map_names)) or "none"
+            raise self.error(where, f"no value_maps.{name} in this profile (value maps: {have})")
 
     def known_shape(self, where: str, shape: str) -> None:
         if shape not in self.shape_names:
@@ -349,6 +362,9 @@ class _Builder:
             return Source("const", value=json.dumps(self.fill_json(where, spec["const"])))
         if "as" in spec:
             return Source("convert", spec["from"], spec["as"])
+        if "map" in spec:
+            self.known_map(f"{where}.map", spec["map"])
+            return Source("map", spec["from"], spec["map"])
         for kind in ("shape", "each"):
             if kind in spec:
                 self.known_shape(f"{where}.{kind}", spec[kind])
@@ -371,6 +387,9 @@ class _Builder:
         if isinstance(spec, str):
             return BUILTIN_ENVELOPES[spec]
         base = BUILTIN_ENVELOPES[spec["kind"]]
+        code_map = spec.get("code_map")
+        if code_map is not None:
+            self.known_map("envelope.code_map", code_map)
         rules: list[CodeRule] = []
         for index, rule in enumerate(spec.get("codes", ())):
             pattern = rule.get("message")
@@ -391,4 +410,9 @@ class _Builder:
             error_path=spec.get("error_path", base.error_path),
             error_message=spec.get("error_message", base.error_message),
             codes=(*rules, *base.codes),
+            code_map=() if code_map is None else self.value_map(code_map),
         )
+
+    def value_map(self, name: str) -> tuple[tuple[str, str], ...]:
+        values = self.data.get("value_maps", {}).get(name, {})
+        return tuple((str(k), str(v)) for k, v in values.items())

@@ -12,8 +12,12 @@ again, in order. What ties the steps together is shown as shell variables:
 
       SESSION_1=$(curl -sS -X POST "${BASE}/users/${USER_1}/sessions" ... | python3 -c '...')
 
-  and used by every later step (``"${BASE}/users/${USER_1}/sessions/${SESSION_1}"``, and
-  inside JSON bodies). A client-chosen id, sent by the request itself, stays literal.
+  and used by every later step (``"${BASE}/users/${USER_1}/sessions/${SESSION_1}"``, in
+  query parameters and headers, and inside JSON bodies). A client-chosen id, sent by the
+  request itself, stays literal. Under a profile the id is captured from where the
+  profile's create names it in the raw answer (``thread_id``, a nested field, a header,
+  the ``Location``: :attr:`View.created_id`), and the ids travel in the profile's own
+  places (``X-User-ID``, ``?id=``), as the recorded requests sent them.
 
 A status poll that answered ``ready: true`` becomes a bounded wait loop, so the script
 works where sessions take time to provision. Every step but the last prints its status
@@ -28,9 +32,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from urllib.parse import parse_qsl, unquote, urlsplit
 from urllib.parse import quote as percent_encode
-from urllib.parse import unquote, urlsplit
 
+from conformance.layout import created_at
+from conformance.pointers import tokens
 from conformance.records import Exchange, JSONValue
 from conformance.reporting.curl import body_args, header_args, needs, quote, url_word
 from conformance.target import IN_PROCESS_BASE
@@ -38,9 +44,22 @@ from conformance.target import IN_PROCESS_BASE
 HARNESS_USER = re.compile(r"sc-user-[0-9a-f]{12}")
 CAPTURE = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"session_id\"])'"
 READY = "grep -q '\"ready\" *: *true'"
+_READY = re.compile(rb'"ready" *: *true')
+#: Reads a value out of a JSON answer on stdin: the pointer's tokens are spliced in.
+_POINTED = (
+    "import functools,json,sys; print(functools.reduce(lambda v, t: v[int(t)] if "
+    "isinstance(v, list) else v[t], {tokens}, json.load(sys.stdin)))"
+)
+#: Reads a response header (or the last path segment of Location) out of curl's -D - dump.
+_HEADER = (
+    "import sys,urllib.parse as u; h={{k.strip().lower(): v.strip() for k, _, v in "
+    "(line.partition(':') for line in sys.stdin.read().splitlines())}}; v=h[{name!r}]; "
+    "print({value})"
+)
 #: The wait loop polls at most this many times, this many seconds apart.
 POLLS, POLL_SECONDS = 150, 0.2
 _PLACEHOLDER = re.compile(r"@@SC-VAR:(\w+)@@")
+_UNSAFE = re.compile(r'[\\"$`!]')
 
 
 class _Names:
@@ -64,14 +83,19 @@ def script(steps: Sequence[Exchange], *, expected: str = "") -> list[str]:
         for user in HARNESS_USER.findall(text):
             names.users.setdefault(user, f"USER_{len(names.users) + 1}")
     captures: dict[int, str] = {}
+    places: dict[int, str] = {}
     for number, step in enumerate(steps):
-        value = _returned_id(step)
-        if value is None or value in names.all() or not _substitutable(value):
+        returned = _returned_id(step)
+        if returned is None:
+            continue
+        value, place = returned
+        if value in names.all() or not _substitutable(value):
             continue
         if value in texts[number] or not any(_names_value(s, value) for s in steps[number + 1 :]):
             continue
         names.sessions[value] = f"SESSION_{len(names.sessions) + 1}"
         captures[number] = names.sessions[value]
+        places[number] = place
     origin = _origin(steps[0].request.url)
     lines = ["# The sequence, step by step: paste it into bash (it needs curl and python3)."]
     sent = " ".join([origin, *(" ".join(header_args(s.request.headers)) for s in steps)])
@@ -86,7 +110,8 @@ def script(steps: Sequence[Exchange], *, expected: str = "") -> list[str]:
     for number, step in enumerate(steps):
         last = number == len(steps) - 1
         lines.append(_comment(number + 1, step, names, expected if last else ""))
-        lines.append(_command(number + 1, step, names, captures.get(number), last=last))
+        capture = (captures[number], places[number]) if number in captures else None
+        lines.append(_command(number + 1, step, names, capture, last=last))
     return lines
 
 
@@ -100,15 +125,19 @@ def _comment(number: int, step: Exchange, names: _Names, expected: str) -> str:
     return f"# {number}. {request.method} {path} -> {answered}{tail}"
 
 
-def _command(number: int, step: Exchange, names: _Names, capture: str | None, *, last: bool) -> str:
+def _command(
+    number: int, step: Exchange, names: _Names, capture: tuple[str, str] | None, *, last: bool
+) -> str:
     request = step.request
     url = _url(request.url, names, origin=True)
-    headers = header_args(request.headers)
+    headers = _headers(request.headers, names)
     body = [_body(request.body, names)] if request.body else []
     send = ["-X", request.method, url, *headers, *body]
     if capture is not None:
-        curl = " ".join(["curl", "-sS", *send])
-        return f'{capture}=$({curl} | {CAPTURE}); echo "{capture}=${{{capture}}}"'
+        name, place = capture
+        dump = [] if place.startswith("/") else ["-o", "/dev/null", "-D", "-"]
+        curl = " ".join(["curl", "-sS", *dump, *send])
+        return f'{name}=$({curl} | {_reader(place)}); echo "{name}=${{{name}}}"'
     if not last and request.method == "GET" and _showed_ready(step):
         poll = " ".join(["curl", "-sS", url, *headers])
         return (
@@ -124,16 +153,33 @@ def _command(number: int, step: Exchange, names: _Names, capture: str | None, *,
 # -- values -------------------------------------------------------------------------------
 
 
+def _reader(place: str) -> str:
+    """The shell command that prints the id at ``place`` of the answer on its stdin."""
+    if place == "/session_id":
+        return CAPTURE
+    if place.startswith("/"):
+        program = _POINTED.format(tokens=json.dumps(list(tokens(place))))
+    elif place == "location":
+        last = "u.unquote(u.urlsplit(v).path.rstrip('/').rpartition('/')[2])"
+        program = _HEADER.format(name="location", value=last)
+    else:
+        program = _HEADER.format(name=place.removeprefix("header:").lower(), value="v")
+    return f"python3 -c {quote(program)}"
+
+
 def _request_text(step: Exchange) -> str:
-    return unquote(step.request.url) + "\n" + step.request.body.decode("utf-8", "replace")
+    headers = "\n".join(value for _, value in step.request.headers)
+    body = step.request.body.decode("utf-8", "replace")
+    return "\n".join((unquote(step.request.url), headers, body))
 
 
-def _returned_id(step: Exchange) -> str | None:
-    if step.status is None or not 200 <= step.status < 300:
+def _returned_id(step: Exchange) -> tuple[str, str] | None:
+    """The id a successful answer returned, and where its raw answer holds it."""
+    if step.status is None or not 200 <= step.status < 300 or step.response is None:
         return None
-    body = step.body_json()
-    value = body.get("session_id") if isinstance(body, dict) else None
-    return value if isinstance(value, str) and value.strip() else None
+    place = "/session_id" if step.view is None else step.view.created_id
+    value = created_at(step.response, place) if place else None
+    return (value, place) if isinstance(value, str) and value.strip() else None
 
 
 def _substitutable(value: str) -> bool:
@@ -147,8 +193,12 @@ def _substitutable(value: str) -> bool:
 
 def _names_value(step: Exchange, value: str) -> bool:
     """Whether the request names ``value`` as a whole path segment or JSON string."""
-    segments = urlsplit(step.request.url).path.split("/")
-    if any(unquote(segment) == value for segment in segments):
+    parts = urlsplit(step.request.url)
+    if any(unquote(segment) == value for segment in parts.path.split("/")):
+        return True
+    if any(v == value for _, v in parse_qsl(parts.query, keep_blank_values=True)):
+        return True
+    if any(v == value for _, v in step.request.headers):
         return True
     return value in _strings(_json(step.request.body))
 
@@ -171,12 +221,15 @@ def _strings(value: JSONValue | None) -> set[str]:
 
 
 def _showed_ready(step: Exchange) -> bool:
+    """A status answer that showed Ready in words the wait loop's grep finds."""
     body = step.body_json()
+    raw = step.response.body if step.response is not None else b""
     return (
         step.status == 200
         and isinstance(body, dict)
         and body.get("ready") is True
         and "phase" in body
+        and _READY.search(raw) is not None
     )
 
 
@@ -199,8 +252,33 @@ def _url(url: str, names: _Names, *, origin: bool) -> str:
             segments.append(f"${{{known[value]}}}")
         else:
             segments.append(_double_quoted(segment))
-    path = "/".join(segments) + (f"?{_double_quoted(parts.query)}" if parts.query else "")
+    path = "/".join(segments) + (f"?{_query(parts.query, known)}" if parts.query else "")
     return f'"${{BASE}}{path}"' if origin else path
+
+
+def _query(query: str, known: dict[str, str]) -> str:
+    """The query string, each parameter that names a variable's value as the variable."""
+    pairs = []
+    for pair in query.split("&"):
+        key, sep, encoded = pair.partition("=")
+        value = unquote(encoded.replace("+", " "))
+        if sep and value in known and percent_encode(value, safe="") == encoded:
+            pairs.append(f"{_double_quoted(key)}=${{{known[value]}}}")
+        else:
+            pairs.append(_double_quoted(pair))
+    return "&".join(pairs)
+
+
+def _headers(headers: tuple[tuple[str, str], ...], names: _Names) -> list[str]:
+    """``-H`` arguments, a header whose value is a variable's value as the variable."""
+    known = names.all()
+    args: list[str] = []
+    for name, value in headers:
+        if value in known and not _UNSAFE.search(name):
+            args += ["-H", f'"{name}: ${{{known[value]}}}"']
+        else:
+            args += header_args(((name, value),))
+    return args
 
 
 def _body(body: bytes, names: _Names) -> str:
