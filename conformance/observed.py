@@ -70,12 +70,14 @@ def observe(
     to ``base_url`` (where the recorder listened)."""
     base = urlsplit(base_url).path.rstrip("/")
     patterns = [
-        _Pattern(role, route, _compile(base, route.template)) for role, route in profile.routes
+        _Pattern(role, route, route_pattern(base, route.template)) for role, route in profile.routes
     ]
     return tuple(_seen(started, exchange, profile, patterns) for started, exchange in exchanges)
 
 
-def _compile(base: str, template: str) -> re.Pattern[str]:
+def route_pattern(base: str, template: str) -> re.Pattern[str]:
+    """The raw (still percent-encoded) paths ``template`` names below ``base``, its
+    ``{user_id}`` and ``{session_id}`` captured as named groups."""
     pattern = re.escape(template)
     for name in IDS:
         pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>[^/]*)")
@@ -91,7 +93,7 @@ def _seen(started: float, exchange: Exchange, profile: Profile, patterns: list[_
         if found is None or request.method.upper() != item.route.method:
             continue
         in_path = {name: unquote(value) for name, value in found.groupdict().items()}
-        values, sent = _read(item.role, item.route, request, in_path)
+        values, sent = read_request(item.role, item.route, request, in_path)
         view = view_of(profile, item.role, exchange, sent)
         return Seen(
             dataclasses.replace(exchange, view=view),
@@ -104,7 +106,7 @@ def _seen(started: float, exchange: Exchange, profile: Profile, patterns: list[_
     return Seen(dataclasses.replace(exchange, view=view), None, None, None, started)
 
 
-def _read(
+def read_request(
     role: str, route: Route, request: RequestRecord, in_path: dict[str, str]
 ) -> tuple[dict[str, Found], JSONValue | None]:
     """The request's values (user id, session id, message) wherever the layout keeps
