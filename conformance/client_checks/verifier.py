@@ -123,7 +123,8 @@ def verify_clause(clause: Clause, view: TraceView, settings: ClientSettings) -> 
         summary = findings[0].message + more
     elif verdict is Verdict.PASSED:
         summary = f"{len({id(s) for s in ctx.judged})} exchange(s) judged, no violation"
-    evidence = tuple(dict.fromkeys(step.exchange for step in ctx.judged))
+    # By identity: an exchange read through a profile holds its view (JSON, unhashable).
+    evidence = tuple({id(step.exchange): step.exchange for step in ctx.judged}.values())
     return ClauseResult(
         clause_id=clause.id,
         family=clause.family,
