@@ -233,10 +233,10 @@ def test_mock_and_verify_client_on_the_command_line_in_the_status_query_layout(
     try:
         assert server.stdout is not None
         announce = server.stdout.readline()
-        assert "in layout status-query" in announce, announce
+        assert "(layout status-query;" in announce, announce
         assert "verify-client" in announce
         assert "--profile status-query" in announce
-        url = announce.split("mock on ", 1)[1].split()[0]
+        url = announce.split("mock on ", 1)[1].split(",", 1)[0]
         with UndefinedPoller(url, profile=load_profile("status-query")) as client:
             client.converse()
     finally:

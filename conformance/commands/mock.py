@@ -125,7 +125,7 @@ def mock_command(args: argparse.Namespace) -> int:
     def announce(url: str) -> None:
         modes = ", ".join(plan.modes) or "none (the strict reference)"
         print(  # noqa: T201
-            f"mock on {url} in layout {profile.name}, recording to {args.record} (modes: "
+            f"mock on {url}, recording to {args.record} (layout {profile.name}; modes: "
             f"{modes}; provisioning {plan.provisioning:g} s); Ctrl-C stops, then: "
             f"{shlex.join(verify)}",
             flush=True,

@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from conformance.profile import CANONICAL, Profile
+from conformance.profile import Profile
 from conformance.reference.validation import is_sentinel
 
-__all__ = ["CANONICAL_LAYOUT", "PREFLIGHT", "SESSION_ROLES", "Layout", "is_sentinel"]
+__all__ = ["PREFLIGHT", "SESSION_ROLES", "Layout", "is_sentinel"]
 
 #: Roles whose request names an existing session.
 SESSION_ROLES = ("get", "delete", "status", "run", "run_stream")
@@ -66,6 +66,3 @@ def _match(template: str, segments: list[str]) -> dict[str, str] | None:
         elif part != segment:
             return None
     return params
-
-
-CANONICAL_LAYOUT = Layout(CANONICAL)
