@@ -300,3 +300,34 @@ def test_the_session_mock_fixture_serves_and_judges_the_profile_s_layout(tmp_pat
     assert "CLIENT-001" in text
     assert "header x-session-id = 'None'" in text
     assert "--profile chat-header" in text
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_a_streamed_run_comes_in_the_layout_s_frames(tmp_path: Path, name: str) -> None:
+    from conformance.layout import view_of
+    from conformance.records import Exchange, RequestRecord
+
+    profile = load_profile(name)
+    with (
+        start_mock(tmp_path / "s.jsonl", MockPlan(provision_seconds=0), profile=profile) as mock,
+        GoodClient(mock.url, profile=profile) as client,
+    ):
+        sid = client.create()
+        body = {
+            "user_id": "alice",
+            "session_id": sid,
+            "new_message": {"role": "user", "parts": [{"text": "yo"}]},
+        }
+        out = outgoing(
+            profile, "run_stream", method=None, user_id="alice", session_id=sid, body=body,
+            raw=None, headers={},
+        )  # fmt: skip
+        answer = client.http.request(
+            out.method, out.path, params=out.params, content=out.content,
+            headers={**out.headers, "Content-Type": "application/json"},
+        )  # fmt: skip
+    assert answer.status_code == 200
+    record = ResponseRecord(200, tuple(answer.headers.multi_items()), answer.content)
+    view = view_of(profile, "run_stream", Exchange(0, RequestRecord("POST", "/", ()), record))
+    stream = answer.content if view is None or view.stream is None else view.stream
+    assert b'"parts":[{"text":"echo: yo"}]' in stream, (answer.content, stream)
