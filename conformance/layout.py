@@ -380,7 +380,7 @@ def canonical_pointer(role: str, route: Route, pointer: str) -> str:
     except ValueError:
         return pointer
     best: tuple[int, tuple[str, ...]] | None = None
-    for profile_parts, canonical_parts in _pairs(role, route):
+    for profile_parts, canonical_parts in pointer_pairs(role, route):
         size = len(profile_parts)
         if (
             size <= len(parts)
@@ -396,7 +396,9 @@ def canonical_pointer(role: str, route: Route, pointer: str) -> str:
     return "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in best[1])
 
 
-def _pairs(role: str, route: Route) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+def pointer_pairs(role: str, route: Route) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """``(profile tokens, contract tokens)`` for each place a request of ``role`` keeps a
+    field: body renames, and where the user id, session id and message travel."""
     pairs = [
         (tokens(source.pointer), tokens(canonical))
         for canonical, source in route.request

@@ -99,7 +99,7 @@ def _seen(started: float, exchange: Exchange, profile: Profile, patterns: list[_
         if found is None or request.method.upper() != item.route.method:
             continue
         in_path = {name: unquote(value) for name, value in found.groupdict().items()}
-        values, sent = _read(item.role, item.route, request, in_path)
+        values, sent = read_request(item.role, item.route, request, in_path)
         view = view_of(profile, item.role, exchange, sent)
         return Seen(
             dataclasses.replace(exchange, view=view, role=item.role),
@@ -111,7 +111,7 @@ def _seen(started: float, exchange: Exchange, profile: Profile, patterns: list[_
     return Seen(dataclasses.replace(exchange, view=view, role=None), None, None, started)
 
 
-def _read(
+def read_request(
     role: str, route: Route, request: RequestRecord, in_path: dict[str, str]
 ) -> tuple[dict[str, Found], JSONValue | None]:
     """The request's values (user id, session id, message) wherever the layout keeps

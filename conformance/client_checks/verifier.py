@@ -24,8 +24,9 @@ from conformance.client_checks.view import TraceView
 from conformance.context import NotApplicable, Undecided
 from conformance.events import ClauseFinished, Event, RunFinished, RunStarted
 from conformance.kernel import EVIDENCE_SAMPLE, MAX_FINDINGS
-from conformance.mock.layout import LAYOUTS
 from conformance.mock.trace import Trace
+from conformance.profile import Profile
+from conformance.profiles import ProfileError, builtin_names, load_profile
 from conformance.records import ClauseResult, Finding, RunReport, Verdict
 from conformance.registry import Clause
 from conformance.runner import select
@@ -34,19 +35,26 @@ SEED = 0
 
 
 def verify(
-    trace: Trace, settings: ClientSettings | None = None, *, clause_ids: Sequence[str] = ()
+    trace: Trace,
+    settings: ClientSettings | None = None,
+    *,
+    clause_ids: Sequence[str] = (),
+    profile: Profile | None = None,
 ) -> Iterator[Event]:
+    """Judge ``trace`` through ``profile`` (None: the built-in profile named in the
+    trace's header, if there is one)."""
     settings = settings or ClientSettings()
     clauses = select(clause_ids, subject="client")
     started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
     yield RunStarted(target=f"the client traffic in {trace.path}", seed=SEED, clauses=clauses)
-    layout = LAYOUTS.get(trace.header.layout)
+    profile = profile or _builtin(trace.header.layout)
     undecided = None
-    if layout is None:
+    if profile is None:
         undecided = (
-            f"the trace was recorded with layout {trace.header.layout!r}, which this "
-            f"version does not know (it knows {', '.join(sorted(LAYOUTS))})"
+            f"the trace was recorded with layout {trace.header.layout!r}, which is no "
+            f"built-in profile ({', '.join(builtin_names())}): give its profile file "
+            "(verify-client --profile FILE)"
         )
     elif not any(item.response is not None for item in trace.exchanges):
         undecided = (
@@ -55,10 +63,10 @@ def verify(
         )
     results: list[ClauseResult] = []
     for clause in clauses:
-        if undecided is not None or layout is None:
-            result = _result(clause, Verdict.ERROR, undecided or "no layout", 0.0)
+        if undecided is not None or profile is None:
+            result = _result(clause, Verdict.ERROR, undecided or "no profile", 0.0)
         else:
-            result = verify_clause(clause, TraceView(trace, layout), settings)
+            result = verify_clause(clause, TraceView(trace, profile), settings)
         results.append(result)
         yield ClauseFinished(result)
     yield RunFinished(
@@ -66,7 +74,7 @@ def verify(
             tool="session-conformance",
             version=__version__,
             target=trace.path,
-            profile=trace.header.layout,
+            profile=trace.header.layout if profile is None else profile.name,
             seed=SEED,
             started_at=started_at,
             duration_ms=(time.perf_counter() - started) * 1000,
@@ -109,7 +117,8 @@ def verify_clause(clause: Clause, view: TraceView, settings: ClientSettings) -> 
         summary = findings[0].message + more
     elif verdict is Verdict.PASSED:
         summary = f"{len({id(s) for s in ctx.judged})} exchange(s) judged, no violation"
-    evidence = tuple(dict.fromkeys(step.exchange for step in ctx.judged))
+    # By identity: an exchange read through a profile holds its view (JSON, unhashable).
+    evidence = tuple({id(step.exchange): step.exchange for step in ctx.judged}.values())
     return clause.result(
         verdict,
         summary,
@@ -118,6 +127,13 @@ def verify_clause(clause: Clause, view: TraceView, settings: ClientSettings) -> 
         findings=tuple(findings[:MAX_FINDINGS]),
         exchanges=evidence[:EVIDENCE_SAMPLE] if verdict is not Verdict.FAILED else (),
     )
+
+
+def _builtin(name: str) -> Profile | None:
+    try:
+        return load_profile(name) if name in builtin_names() else None
+    except ProfileError:
+        return None
 
 
 def _result(clause: Clause, verdict: Verdict, summary: str, ms: float) -> ClauseResult:

@@ -1,18 +1,24 @@
 """A trace seen in the protocol's terms: each exchange as a :class:`Step` (which role it
 played, for which user and session, what the client was told), grouped by session.
 
-Everything here is derived from the raw requests and responses through the trace's
-:class:`~conformance.mock.layout.Layout`; nothing trusts what the mock thought.
+Everything here is derived from the raw requests and responses through the profile the
+client spoke (:func:`conformance.observed.observe`: the role from method and path, the
+ids from wherever the layout keeps them, each answer's canonical view), so the checks
+read every layout in the contract's terms; nothing trusts what the mock thought. In a
+layout without users every session belongs to the one user ``""``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from conformance.mock.layout import PREFLIGHT, Layout, is_sentinel
 from conformance.mock.trace import Trace, TraceExchange
+from conformance.observed import observe
+from conformance.profile import Profile
 from conformance.records import Exchange, JSONValue
 
 #: The phases after which a session never changes.
@@ -113,20 +119,26 @@ class Step:
             "list": "list",
         }.get(self.role or "", f"{self.item.request.method} request")
         sid = f" of {self.session_id!r}" if self.session_id is not None else ""
-        user = f" (user {self.user_id!r})" if self.user_id is not None else ""
+        user = f" (user {self.user_id!r})" if self.user_id else ""
         return f"{what}{sid}{user} at {self.started:.3f} s"
 
 
 class TraceView:
     """The steps of a trace, in the order the requests arrived."""
 
-    def __init__(self, trace: Trace, layout: Layout) -> None:
+    def __init__(self, trace: Trace, profile: Profile) -> None:
         self.trace = trace
-        self.layout = layout
+        self.layout = Layout(profile)
+        timed = tuple((item.started, item.exchange) for item in trace.exchanges)
+        seen = observe(timed, profile, trace.header.base_url)
         steps: list[Step] = []
-        for item in trace.exchanges:
-            call = layout.classify(item.request.method, item.request.url, item.request.body)
-            steps.append(Step(item, call.role, call.user_id, call.session_id))
+        for item, read in zip(trace.exchanges, seen, strict=True):
+            role = PREFLIGHT if item.request.method.upper() == "OPTIONS" else read.role
+            user = read.user_id
+            if role not in (None, PREFLIGHT) and not profile.users:
+                user = ""
+            item = dataclasses.replace(item, exchange=read.exchange)
+            steps.append(Step(item, role, user, read.session_id))
         self.steps = tuple(steps)
 
     def of_role(self, *roles: str) -> tuple[Step, ...]:

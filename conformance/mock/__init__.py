@@ -8,14 +8,18 @@ judges the client's traffic against the client clauses. Adversarial modes make t
 behave as real backends do on a bad day. Modules, lower ones never importing higher:
 
 - ``trace`` (records, writing and validated reading of traces), ``modes``
-  (:class:`~conformance.mock.modes.MockPlan`), ``layout`` (where each role lives;
-  request -> :class:`~conformance.mock.layout.Call`);
-- ``app`` (:class:`~conformance.mock.app.MockApp`: the reference plus recording and modes);
+  (:class:`~conformance.mock.modes.MockPlan`), ``layout`` (a profile seen from the
+  client checks: its roles, the id segments of a path);
+- ``inbound`` (a request in a profile's layout -> the contract's), ``outbound`` (the
+  reference's answer -> the layout's), ``translation`` (the two around the reference's
+  dispatch);
+- ``app`` (:class:`~conformance.mock.app.MockApp`: the reference plus recording, modes
+  and the layout);
 - ``server`` (serve it in a thread or in the foreground), ``pytest_fixture`` (the
   ``session_mock`` fixture, a pytest plugin).
 
-Only the contract's canonical layout is served today; the layout is the seam where other
-profiles plug in.
+The mock serves the contract's canonical layout or any profile's (``--profile``); every
+difference between layouts comes from the :class:`~conformance.profile.Profile`.
 """
 
 from __future__ import annotations

@@ -9,7 +9,13 @@ them (see :mod:`conformance.mock.modes` for what each mode does):
 - ``status_of`` turns a session ``Failed`` half way through provisioning (``fail``);
 - ``cors_headers`` / ``preflight_response`` also expose ``Retry-After`` to scripts and
   allow the ``X-Client-Deadline-Ms`` request header, so a browser client can honour the
-  one and send the other.
+  one and send the other;
+- ``dispatch``, for a profile other than the contract's own, serves the profile's layout
+  (:mod:`conformance.mock.translation`): its routes, field names, envelope and status
+  codes, the reference answering underneath. A layout whose sessions are Ready at create
+  (``readiness = "immediate"``) provisions in no time, so the modes that act on
+  provisioning or polling do not apply to it; new session ids follow the profile's
+  ``session_id_format``.
 
 ``__call__`` records each exchange to a :class:`~conformance.mock.trace.TraceWriter`
 when the response ends, with its arrival and end times on one monotonic clock.
@@ -18,6 +24,8 @@ when the response ends, with its arrival and end times on one monotonic clock.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
+import random
 import threading
 import time
 from collections.abc import MutableMapping
@@ -30,8 +38,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from conformance.mock.layout import CANONICAL_LAYOUT, Layout
-from conformance.mock.modes import FAILURE_CODE, MockPlan
+from conformance.mock.inbound import Router
+from conformance.mock.modes import FAILURE_CODE, MockPlan, ModeError
 from conformance.mock.trace import (
     MAX_BODY_BYTES,
     TraceExchange,
@@ -40,6 +48,8 @@ from conformance.mock.trace import (
     exchange_line,
     now_rfc3339,
 )
+from conformance.mock.translation import dispatch_in_layout
+from conformance.profile import CANONICAL, Profile
 from conformance.records import Exchange, RequestRecord, ResponseRecord
 from conformance.redaction import Redactor
 from conformance.reference import ReferenceApp, ReferenceConfig
@@ -68,10 +78,8 @@ _CURRENT: contextvars.ContextVar[_Injected] = contextvars.ContextVar("sc_mock_in
 class MockApp(ReferenceApp):
     """The reference with recording and adversarial modes; serve it like the reference."""
 
-    def __init__(self, plan: MockPlan | None = None, *, layout: Layout = CANONICAL_LAYOUT) -> None:
-        self.plan = plan or MockPlan()
-        if layout.name != CANONICAL_LAYOUT.name:
-            raise ValueError(f"the mock serves the canonical layout only, not {layout.name!r}")
+    def __init__(self, plan: MockPlan | None = None, *, profile: Profile = CANONICAL) -> None:
+        self.plan = plan_in_layout(plan or MockPlan(), profile)
         super().__init__(
             ReferenceConfig(
                 provision_seconds=self.plan.provisioning,
@@ -79,7 +87,9 @@ class MockApp(ReferenceApp):
                 cors_origin=self.plan.cors_origin,
             )
         )
-        self.layout = layout
+        self.profile = profile
+        self.router = Router(profile)
+        self._ids = random.Random()
         self.origin = time.monotonic()
         self.base_url = ""
         self.writer: TraceWriter | None = None
@@ -94,7 +104,7 @@ class MockApp(ReferenceApp):
         writer.open(
             TraceHeader(
                 base_url=self.base_url,
-                layout=self.layout.name,
+                layout=self.profile.name,
                 modes=self.plan.modes,
                 settings=self.plan.settings(),
                 started_at=now_rfc3339(),
@@ -102,6 +112,20 @@ class MockApp(ReferenceApp):
         )
         self.origin = time.monotonic()
         self.writer = writer
+
+    # -- the layout -------------------------------------------------------------------------
+
+    async def dispatch(self, request: Request) -> Response:
+        if self.profile.canonical:
+            return await super().dispatch(request)
+        limit = self.config.max_body_bytes
+        return await dispatch_in_layout(self, self.router, request, super().dispatch, limit)
+
+    def new_session_id(self) -> str:
+        if self.profile.session_ids.kind == "any":
+            return super().new_session_id()
+        with self._lock:
+            return self.profile.session_ids.invent(self._ids)
 
     # -- adversarial steps ------------------------------------------------------------------
 
@@ -262,6 +286,25 @@ class MockApp(ReferenceApp):
 def _bodiless(scope: Scope, status: int) -> bool:
     """An answer that ends with its headers: to HEAD, informational, 204 or 304."""
     return scope.get("method") == "HEAD" or status < 200 or status in (204, 304)
+
+
+#: The modes that act on provisioning or status polls.
+PROVISIONING_MODES = ("slow", "status-503", "fail")
+
+
+def plan_in_layout(plan: MockPlan, profile: Profile) -> MockPlan:
+    """``plan`` as the layout can have it: where sessions are Ready at create, no
+    provisioning time, and :class:`ModeError` for a mode or a provisioning time that
+    needs a status route."""
+    if profile.readiness != "immediate":
+        return plan
+    why = f"profile {profile.name!r} has sessions Ready at create (no status route to poll)"
+    acting = [mode for mode in plan.modes if mode in PROVISIONING_MODES]
+    if acting:
+        raise ModeError(f"mode {', '.join(acting)} does not apply: {why}")
+    if plan.provision_seconds:
+        raise ModeError(f"provision_seconds does not apply: {why}")
+    return dataclasses.replace(plan, provision_seconds=0.0)
 
 
 def _mark(mode: str) -> None:

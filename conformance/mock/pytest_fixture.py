@@ -10,6 +10,9 @@ client team only asks for the fixture::
     @pytest.mark.session_mock(modes=["slow", "status-503"], deadline_ms=10_000)
     def test_my_client_survives_a_bad_day(session_mock): ...
 
+    @pytest.mark.session_mock(profile="adk")  # a built-in, a profile file, or a Profile
+    def test_my_adk_front_end(session_mock): ...
+
 The fixture starts the recording mock on 127.0.0.1 (a free port) for the test, and when
 the test body has passed it verifies the trace against the client clauses: a failed
 MUST clause (any failed clause with ``strict=True``), or a clause the harness could not
@@ -17,9 +20,12 @@ decide (for instance: the client never reached the mock), fails the test with th
 findings: clause id, what the client sent, what was expected, the exchanges. The trace
 is kept in the test's ``tmp_path`` (``session_mock.trace_path``).
 
-Marker options: ``modes``, ``provision_seconds``, ``retry_after_seconds``,
-``latency_seconds``, ``token``, ``cors_origin`` (the mock); ``deadline_ms``,
-``min_poll_interval_ms``, ``clauses``, ``strict`` (the verification).
+Marker options: ``profile`` (the layout the mock serves and the trace is judged in:
+a built-in's name, a profile file's path or a :class:`~conformance.profile.Profile`;
+the contract's own by default), ``profile_vars`` (the profile's variables, a mapping),
+``modes``, ``provision_seconds``, ``retry_after_seconds``, ``latency_seconds``,
+``token``, ``cors_origin`` (the mock); ``deadline_ms``, ``min_poll_interval_ms``,
+``clauses``, ``strict`` (the verification).
 """
 
 from __future__ import annotations
@@ -38,12 +44,14 @@ if TYPE_CHECKING:
     from conformance.client_checks.context import ClientSettings
     from conformance.mock.server import RunningMock
     from conformance.mock.trace import Trace
+    from conformance.profile import Profile
     from conformance.records import RunReport
 
 MARKER = "session_mock"
 MOCK_OPTIONS = frozenset(
     {"modes", "provision_seconds", "retry_after_seconds", "latency_seconds", "token", "cors_origin"}
 )
+LAYOUT_OPTIONS = frozenset({"profile", "profile_vars"})
 VERIFY_OPTIONS = frozenset({"deadline_ms", "min_poll_interval_ms", "clauses", "strict"})
 
 
@@ -53,6 +61,7 @@ class SessionMock:
 
     running: RunningMock
     settings: ClientSettings
+    profile: Profile
     clauses: tuple[str, ...] = ()
     strict: bool = False
     verified: bool = field(default=False, init=False)
@@ -74,9 +83,15 @@ class SessionMock:
         from conformance.client_checks.verifier import verify
         from conformance.runner import RunFinished
 
-        for event in verify(self.trace(), self.settings, clause_ids=self.clauses):
+        events = verify(self.trace(), self.settings, clause_ids=self.clauses, profile=self.profile)
+        for event in events:
             if isinstance(event, RunFinished):
-                replay = shlex.join(["session-conformance", "verify-client", str(self.trace_path)])
+                command = ["session-conformance", "verify-client", str(self.trace_path)]
+                origin = self.profile.origin
+                if not self.profile.canonical:
+                    builtin = origin.startswith("built-in")
+                    command += ["--profile", self.profile.name if builtin else origin]
+                replay = shlex.join(command)
                 return dataclasses.replace(event.report, replay=replay)
         raise AssertionError("the verifier ended without a report")
 
@@ -105,7 +120,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(**options): configure the session_mock fixture "
-        f"({', '.join(sorted(MOCK_OPTIONS | VERIFY_OPTIONS))})",
+        f"({', '.join(sorted(MOCK_OPTIONS | LAYOUT_OPTIONS | VERIFY_OPTIONS))})",
     )
 
 
@@ -113,31 +128,36 @@ def pytest_configure(config: pytest.Config) -> None:
 def session_mock(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionMock]:
     """The recording mock of the session contract, verified when the test passes."""
     from conformance.client_checks.context import ClientSettings
+    from conformance.mock.app import plan_in_layout
     from conformance.mock.modes import MockPlan, ModeError, parse_modes
     from conformance.mock.server import start_mock
 
     marker = request.node.get_closest_marker(MARKER)
     options: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
-    unknown = set(options) - MOCK_OPTIONS - VERIFY_OPTIONS
+    known = MOCK_OPTIONS | LAYOUT_OPTIONS | VERIFY_OPTIONS
+    unknown = set(options) - known
     if unknown:
         raise pytest.UsageError(
             f"@pytest.mark.{MARKER}: unknown option(s) {', '.join(sorted(unknown))}; "
-            f"the options are {', '.join(sorted(MOCK_OPTIONS | VERIFY_OPTIONS))}"
+            f"the options are {', '.join(sorted(known))}"
         )
+    profile = _profile(options.get("profile"), options.get("profile_vars") or {})
     mock = {k: v for k, v in options.items() if k in MOCK_OPTIONS}
     modes = mock.pop("modes", ())
     try:
         plan = MockPlan(modes=parse_modes([modes] if isinstance(modes, str) else modes), **mock)
+        plan = plan_in_layout(plan, profile)
     except (ModeError, TypeError) as exc:
         raise pytest.UsageError(f"@pytest.mark.{MARKER}: {exc}") from exc
     interval = options.get("min_poll_interval_ms", 100)
     settings = ClientSettings(
         min_poll_interval=interval / 1000, deadline_ms=options.get("deadline_ms")
     )
-    running = start_mock(tmp_path / "session-mock-trace.jsonl", plan)
+    running = start_mock(tmp_path / "session-mock-trace.jsonl", plan, profile=profile)
     handle = SessionMock(
         running,
         settings,
+        profile,
         clauses=tuple(options.get("clauses", ())),
         strict=bool(options.get("strict", False)),
     )
@@ -146,6 +166,26 @@ def session_mock(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ses
         yield handle
     finally:
         running.stop()
+
+
+def _profile(spec: object, variables: object) -> Profile:
+    """The marker's ``profile`` as a :class:`Profile` (a usage error if it is none)."""
+    from conformance.profile import CANONICAL, Profile
+    from conformance.profiles import ProfileError, load_profile
+
+    if isinstance(spec, Profile):
+        return spec
+    if spec is None:
+        return CANONICAL
+    if not isinstance(spec, str | Path) or not isinstance(variables, dict):
+        raise pytest.UsageError(
+            f"@pytest.mark.{MARKER}: profile is a built-in's name, a file or a Profile, and "
+            "profile_vars a mapping"
+        )
+    try:
+        return load_profile(str(spec), {str(k): str(v) for k, v in variables.items()})
+    except ProfileError as exc:
+        raise pytest.UsageError(f"@pytest.mark.{MARKER}: {exc}") from exc
 
 
 @pytest.hookimpl(wrapper=True)

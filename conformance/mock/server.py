@@ -12,6 +12,7 @@ from pathlib import Path
 from conformance.mock.app import MockApp
 from conformance.mock.modes import MockPlan
 from conformance.mock.trace import Trace, TraceWriter, read_trace
+from conformance.profile import CANONICAL, Profile
 from conformance.serving import RunningServer, serve_in_thread
 
 
@@ -44,10 +45,16 @@ class RunningMock:
 
 
 def start_mock(
-    record: Path, plan: MockPlan | None = None, *, host: str = "127.0.0.1", port: int = 0
+    record: Path,
+    plan: MockPlan | None = None,
+    *,
+    profile: Profile = CANONICAL,
+    host: str = "127.0.0.1",
+    port: int = 0,
 ) -> RunningMock:
-    """Start the mock in a background thread (port 0: a free port)."""
-    app = MockApp(plan)
+    """Start the mock in ``profile``'s layout in a background thread (port 0: a free
+    port)."""
+    app = MockApp(plan, profile=profile)
     writer = TraceWriter(record)
     server = serve_in_thread(app, host=host, port=port)
     app.start_recording(writer, server.url)
@@ -58,6 +65,7 @@ def serve_mock(
     record: Path,
     plan: MockPlan,
     *,
+    profile: Profile = CANONICAL,
     host: str = "127.0.0.1",
     port: int = 8000,
     announce: Callable[[str], None] | None = None,
@@ -81,7 +89,7 @@ def serve_mock(
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{bound}"
-    app = MockApp(plan)
+    app = MockApp(plan, profile=profile)
     writer = TraceWriter(record)
     app.start_recording(writer, url)
     if announce is not None:
