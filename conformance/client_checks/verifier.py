@@ -22,8 +22,10 @@ from conformance.client_checks import all_client_checks
 from conformance.client_checks.context import ClientCheckContext, ClientSettings
 from conformance.client_checks.view import TraceView
 from conformance.context import NotApplicable, Undecided
-from conformance.mock.layout import LAYOUTS
+from conformance.mock.layout import LAYOUTS, Layout
 from conformance.mock.trace import Trace
+from conformance.profile import Profile
+from conformance.profiles import ProfileError, builtin_names, load_profile
 from conformance.records import ClauseResult, Finding, RunReport, Verdict
 from conformance.registry import Clause
 from conformance.runner import (
@@ -40,19 +42,26 @@ SEED = 0
 
 
 def verify(
-    trace: Trace, settings: ClientSettings | None = None, *, clause_ids: Sequence[str] = ()
+    trace: Trace,
+    settings: ClientSettings | None = None,
+    *,
+    clause_ids: Sequence[str] = (),
+    profile: Profile | None = None,
 ) -> Iterator[Event]:
+    """Judge ``trace``; its requests are read through ``profile`` (default: the layout
+    the trace was recorded with, when it is the mock's, else the built-in profile of that
+    name)."""
     settings = settings or ClientSettings()
     clauses = select(clause_ids, subject="client")
     started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
     yield RunStarted(target=f"the client traffic in {trace.path}", seed=SEED, clauses=clauses)
-    layout = LAYOUTS.get(trace.header.layout)
+    layout = Layout(profile) if profile is not None else _recorded_layout(trace)
     undecided = None
     if layout is None:
         undecided = (
-            f"the trace was recorded with layout {trace.header.layout!r}, which this "
-            f"version does not know (it knows {', '.join(sorted(LAYOUTS))})"
+            f"the trace was recorded with layout {trace.header.layout!r}, which is not a "
+            "built-in profile: give its profile file (verify-client --profile PATH)"
         )
     elif not any(item.response is not None for item in trace.exchanges):
         undecided = (
@@ -72,7 +81,7 @@ def verify(
             tool="session-conformance",
             version=__version__,
             target=trace.path,
-            profile=trace.header.layout,
+            profile=trace.header.layout if layout is None else layout.name,
             seed=SEED,
             started_at=started_at,
             duration_ms=(time.perf_counter() - started) * 1000,
@@ -85,6 +94,19 @@ def verify(
             notes=(),
         )
     )
+
+
+def _recorded_layout(trace: Trace) -> Layout | None:
+    """The layout named in the trace's header: the mock's, or a built-in profile's."""
+    name = trace.header.layout
+    if name in LAYOUTS:
+        return LAYOUTS[name]
+    if name not in builtin_names():
+        return None
+    try:
+        return Layout(load_profile(name))
+    except ProfileError:
+        return None
 
 
 def verify_clause(clause: Clause, view: TraceView, settings: ClientSettings) -> ClauseResult:

@@ -2,17 +2,22 @@
 played, for which user and session, what the client was told), grouped by session.
 
 Everything here is derived from the raw requests and responses through the trace's
-:class:`~conformance.mock.layout.Layout`; nothing trusts what the mock thought.
+:class:`~conformance.mock.layout.Layout`; nothing trusts what the mock thought. Each
+request is read through the layout's profile (:func:`conformance.observed.observe`: its
+role, and its ids wherever the layout keeps them, path, query, header or body), and each
+answer in the contract's terms (a create's ``id`` as ``session_id``, an error envelope
+as the contract's); the raw exchange stays the evidence.
 """
 
 from __future__ import annotations
 
 import email.utils
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from conformance.mock.layout import PREFLIGHT, Layout, is_sentinel
 from conformance.mock.trace import Trace, TraceExchange
+from conformance.observed import observe
 from conformance.records import Exchange, JSONValue
 
 #: The phases after which a session never changes.
@@ -123,10 +128,19 @@ class TraceView:
     def __init__(self, trace: Trace, layout: Layout) -> None:
         self.trace = trace
         self.layout = layout
+        seen = observe(
+            tuple((item.started, item.exchange) for item in trace.exchanges),
+            layout.profile,
+            trace.header.base_url,
+        )
         steps: list[Step] = []
-        for item in trace.exchanges:
-            call = layout.classify(item.request.method, item.request.url, item.request.body)
-            steps.append(Step(item, call.role, call.user_id, call.session_id))
+        for item, read in zip(trace.exchanges, seen, strict=True):
+            if item.request.method.upper() == "OPTIONS":
+                call = layout.classify(item.request.method, item.request.url, item.request.body)
+                steps.append(Step(item, call.role, call.user_id, call.session_id))
+            else:
+                viewed = replace(item, exchange=read.exchange)
+                steps.append(Step(viewed, read.role, read.user_id, read.session_id))
         self.steps = tuple(steps)
 
     def of_role(self, *roles: str) -> tuple[Step, ...]:

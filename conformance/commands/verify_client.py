@@ -19,6 +19,7 @@ from conformance.commands.arguments import (
     UsageError,
     fail,
     non_negative,
+    profile_variables,
 )
 from conformance.records import RunReport
 
@@ -29,6 +30,18 @@ def register(commands: Any) -> None:
         help="judge a client's traffic, recorded by the mock, against the client clauses",
     )
     verify.add_argument("trace", type=Path, metavar="TRACE.jsonl", help="the trace to judge")
+    verify.add_argument(
+        "--profile",
+        metavar="NAME|PATH",
+        help="the layout the client spoke (default: the one the trace was recorded with)",
+    )
+    verify.add_argument(
+        "--profile-var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a variable of the profile, e.g. --profile-var app=my_agent (repeatable)",
+    )
     verify.add_argument(
         "--clause", action="append", nargs="+", metavar="ID", help="only these clauses"
     )
@@ -63,11 +76,13 @@ def verify_client_command(args: argparse.Namespace) -> int:
     from conformance.client_checks.context import ClientSettings
     from conformance.client_checks.verifier import verify
     from conformance.mock.trace import TraceError, read_trace
+    from conformance.profiles import ProfileError, load_profile
     from conformance.reporting.console import ConsoleReporter
     from conformance.reporting.json_report import write_json_report
     from conformance.runner import RunFinished, UnknownClause, exit_code, select
 
     clause_ids = [cid for group in args.clause or [] for cid in group]
+    variables = profile_variables(args.profile_var)
     try:
         select(clause_ids, subject="client")
     except UnknownClause as exc:
@@ -76,12 +91,18 @@ def verify_client_command(args: argparse.Namespace) -> int:
         trace = read_trace(args.trace)
     except TraceError as exc:
         raise UsageError(f"cannot verify the trace: {exc}") from exc
+    profile = None
+    if args.profile is not None or variables:
+        try:
+            profile = load_profile(args.profile or trace.header.layout, variables)
+        except ProfileError as exc:
+            raise UsageError(str(exc)) from exc
     settings = ClientSettings(
         min_poll_interval=args.min_poll_interval_ms / 1000, deadline_ms=args.deadline_ms
     )
     reporter = ConsoleReporter(sys.stdout, verbose=args.verbose, quiet=args.quiet)
     report: RunReport | None = None
-    for event in verify(trace, settings, clause_ids=clause_ids):
+    for event in verify(trace, settings, clause_ids=clause_ids, profile=profile):
         if isinstance(event, RunFinished):
             report = dataclasses.replace(event.report, replay=_replay(args))
             event = RunFinished(report)
@@ -98,6 +119,10 @@ def verify_client_command(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> str:
     parts = ["session-conformance", "verify-client", str(args.trace)]
+    if args.profile:
+        parts += ["--profile", args.profile]
+    for assignment in args.profile_var:
+        parts += ["--profile-var", assignment]
     if args.deadline_ms is not None:
         parts += ["--deadline-ms", str(args.deadline_ms)]
     if args.min_poll_interval_ms != 100:
