@@ -137,7 +137,9 @@ def verify_clause(clause: Clause, view: TraceView, settings: ClientSettings) -> 
         summary = findings[0].message + more
     elif verdict is Verdict.PASSED:
         summary = f"{len({id(s) for s in ctx.judged})} exchange(s) judged, no violation"
-    evidence = tuple(dict.fromkeys(step.exchange for step in ctx.judged))
+    # One exchange per step, by identity (an exchange read through a profile carries its
+    # canonical view, whose bodies are not hashable).
+    evidence = tuple({id(step): step.exchange for step in ctx.judged}.values())
     return ClauseResult(
         clause_id=clause.id,
         family=clause.family,
