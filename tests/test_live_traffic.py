@@ -20,12 +20,14 @@ skipped with the reason.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from conformance.cli import main
@@ -35,7 +37,9 @@ from conformance.records import Verdict
 from conformance.reference import ReferenceConfig
 from conformance.reporting.saved import SavedClause, read_report
 from conformance.serving import serve_in_thread
+from fixtures.adk_agents.server import APP, adk_api_server, installed_version
 from fixtures.clients.browser import StaticSite, chromium_path, run_page
+from fixtures.clients.frontend import ADK_REWRITES, FrontEnd, without
 from fixtures.layouts.status_query import StatusQueryApp
 
 pytestmark = pytest.mark.socket
@@ -50,6 +54,8 @@ PROVISION_SECONDS = 2.0
 #: verify-client's flags for the status-query pages: the layout, and the page's deadline
 #: (a page that talks to a real backend states it in no header of the harness's).
 STATUS_QUERY_CLIENT = ("--profile", "status-query", "--deadline-ms", "20000")
+#: The verifiers' flags for ADK traffic: the layout and the app the fixture serves.
+ADK_CLIENT = ("--profile", "adk", "--profile-var", f"app={APP}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,3 +177,147 @@ def test_the_status_query_page_polling_undefined_in_a_tight_loop_is_flagged(
     assert server.failed() == set(), server.explain()
     assert "SENT-001" in server.of(Verdict.PASSED), server.explain()
     assert "on observed traffic" in server.clauses["SENT-001"].summary
+
+
+# -- (b) and (c): a real `adk api_server` behind the proxy ---------------------------------
+
+needs_adk = pytest.mark.skipif(
+    installed_version() is None,
+    reason="google-adk is not installed (pip install -e '.[adk]'; CI installs it)",
+)
+
+
+@pytest.fixture(scope="module")
+def adk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real ``adk api_server`` for the module (it takes seconds to import)."""
+    with adk_api_server(tmp_path_factory.mktemp("adk"), cors_origin=None) as url:
+        yield url
+
+
+def adk_through_the_proxy(adk: str, tmp_path: Path) -> RunningProxy:
+    return start_proxy(adk, tmp_path / "trace.jsonl", layout="adk")
+
+
+@needs_chromium
+@needs_adk
+@pytest.mark.slow
+def test_the_adk_page_through_its_front_ends_routes_is_clean_on_both_sides(
+    adk: str, tmp_path: Path
+) -> None:
+    with adk_through_the_proxy(adk, tmp_path) as proxy, FrontEnd(proxy.url) as site:
+        report = run_page(site, f"{site.origin}/adk/chat.html?app={APP}", timeout=90).report
+        trace = wait_for_requests(proxy, 4)  # create, run, run, delete
+    assert report["error"] is None, report
+    assert report["create"]["status"] == 200
+    assert report["replies"] == ["echo: hello", "echo: and again"]
+    assert not any(i.request.method == "OPTIONS" for i in trace.exchanges), "same origin"
+
+    client = judge("verify-client", proxy.trace_path, tmp_path, *ADK_CLIENT)
+    assert client.failed() == set(), client.explain()
+    assert client.exit_code == 0
+    for clause_id in ("CLIENT-001", "CLIENT-002", "CLIENT-003", "CLIENT-010", "CLIENT-011"):
+        assert clause_id in client.of(Verdict.PASSED), client.explain()
+
+    server = judge("verify-trace", proxy.trace_path, tmp_path, *ADK_CLIENT)
+    assert server.failed() == set(), server.explain()
+
+
+@needs_chromium
+@needs_adk
+@pytest.mark.slow
+def test_the_adk_page_whose_front_end_lacks_the_create_route_is_flagged(
+    adk: str, tmp_path: Path
+) -> None:
+    with (
+        adk_through_the_proxy(adk, tmp_path) as proxy,
+        FrontEnd(proxy.url, without(ADK_REWRITES, "create")) as site,
+    ):
+        report = run_page(site, f"{site.origin}/adk/chat.html?app={APP}", timeout=90).report
+        trace = wait_for_requests(proxy, 2)  # run, delete: the create never left the front end
+    assert report["create"]["status"] == 404
+    assert report["create"]["type"].startswith("text/html")
+    assert report["error"].startswith("run answered 404: Session not found")
+    assert [i.request.method for i in trace.exchanges] == ["POST", "DELETE"]
+
+    client = judge("verify-client", proxy.trace_path, tmp_path, *ADK_CLIENT)
+    # Seen from the backend, the missing route is a client that runs (and deletes) a
+    # session no create returned: CLIENT-002, and nothing else.
+    assert client.failed() == {"CLIENT-002"}, client.explain()
+    assert client.exit_code == 1
+    problems = [f.message for f in client.clauses["CLIENT-002"].findings]
+    assert len(problems) == 2, problems
+    assert problems[0].startswith("run of ")
+    assert problems[1].startswith("delete of ")
+    assert all("no create ever returned this id" in p for p in problems)
+
+    # The backend did its part: 404 for a run on an id never created, in its envelope.
+    server = judge("verify-trace", proxy.trace_path, tmp_path, *ADK_CLIENT)
+    assert server.failed() == set(), server.explain()
+    assert {"LIFE-001", "ERR-006"} <= server.of(Verdict.PASSED), server.explain()
+
+
+@needs_adk
+@pytest.mark.slow
+def test_a_scripted_adk_client_through_the_proxy(adk: str, tmp_path: Path) -> None:
+    with adk_through_the_proxy(adk, tmp_path) as proxy:
+        replies = scripted_adk_client(proxy.url, user="scripted-user")
+        wait_for_requests(proxy, 7)
+    assert replies == ["echo: hello", "echo: and again", "echo: streamed"]
+
+    # The client's clauses: clean, and judged where the ADK layout lets them be. ADK has
+    # no status route, and a careful client met no Retry-After or 5xx.
+    client = judge("verify-client", proxy.trace_path, tmp_path, *ADK_CLIENT)
+    assert client.failed() == set(), client.explain()
+    assert client.exit_code == 0
+    assert client.of(Verdict.PASSED) == {
+        "CLIENT-001",
+        "CLIENT-002",
+        "CLIENT-003",
+        "CLIENT-010",
+        "CLIENT-011",
+    }, client.explain()
+
+    # The server's, on this traffic: ADK's create and get answers name one id (judged
+    # through the profile: `id` is the session's id). A careful client provokes no error,
+    # sentinel or 422, and ADK has no status to poll: the rest is not_applicable.
+    server = judge("verify-trace", proxy.trace_path, tmp_path, *ADK_CLIENT)
+    assert server.failed() == set(), server.explain()
+    assert server.exit_code == 0
+    assert server.of(Verdict.PASSED) == {"ID-001", "ID-003"}, server.explain()
+    assert server.of(Verdict.ERROR) == set(), server.explain()
+
+
+def scripted_adk_client(base: str, *, user: str) -> list[str]:
+    """A careful client in the ADK layout: create (the server chooses the id), get, run
+    twice, run once streamed, list, delete; every answer checked. Seven requests."""
+    sessions = f"/apps/{APP}/users/{user}/sessions"
+    replies: list[str] = []
+
+    def body(session_id: str, text: str) -> dict[str, Any]:
+        message = {"role": "user", "parts": [{"text": text}]}
+        return {"appName": APP, "userId": user, "sessionId": session_id, "newMessage": message}
+
+    def texts(events: list[dict[str, Any]]) -> str:
+        return "\n".join("".join(p["text"] for p in e["content"]["parts"]) for e in events)
+
+    with httpx.Client(base_url=base, timeout=WAIT) as http:
+        created = http.post(sessions, json={})
+        created.raise_for_status()
+        session_id = created.json()["id"]
+        assert http.get(f"{sessions}/{session_id}").json()["id"] == session_id
+        for text in ("hello", "and again"):
+            answer = http.post("/run", json=body(session_id, text))
+            answer.raise_for_status()
+            replies.append(texts(answer.json()))
+        with http.stream("POST", "/run_sse", json=body(session_id, "streamed")) as stream:
+            stream.raise_for_status()
+            frames = [
+                json.loads(line.removeprefix("data:"))
+                for line in stream.iter_lines()
+                if line.startswith("data:")
+            ]
+        replies.append(texts(frames))
+        listed = http.get(sessions).json()
+        assert session_id in [s["id"] for s in listed]
+        http.delete(f"{sessions}/{session_id}").raise_for_status()
+    return replies
