@@ -7,6 +7,7 @@ test to release each frame, and raw sockets that hang up on purpose."""
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import os
 import signal
@@ -124,6 +125,28 @@ def test_answers_pass_byte_for_byte(tmp_path: Path) -> None:
             proxied = _raw(proxy.url, method, path, body, auth)
             assert proxied == direct, (method, path)
         assert len(wait_for(proxy.trace_path, len(requests)).exchanges) == len(requests)
+
+
+def test_an_exchange_ends_in_the_trace_before_the_client_had_the_answer(tmp_path: Path) -> None:
+    """``ended`` is when the proxy handed the answer's last bytes to the client, so a
+    client that sends its next request as soon as it has an answer is never seen sending
+    it before the last one ended (a false CLIENT-008 overlap, a CLIENT-004 interval cut
+    short). It was stamped when the proxy had finished with the upstream, which under
+    load came after the client's next request. Each time is compared on the proxy's own
+    clock: the client's is read after it has the whole answer."""
+    app = create_app(ReferenceConfig(provision_seconds=0))
+    with serve_in_thread(app) as upstream, start_proxy(upstream.url, tmp_path / "t.jsonl") as proxy:
+        received: list[float] = []
+        with httpx.Client(base_url=proxy.url, timeout=WAIT) as client:
+            for n in range(40):
+                client.get(f"/users/u1/sessions/s{n}/status").read()
+                received.append(time.monotonic() - proxy.app.origin)
+        trace = wait_for(proxy.trace_path, len(received))
+    assert len(trace.exchanges) == len(received)
+    for item, had in zip(trace.exchanges, received, strict=True):
+        assert item.started <= item.ended <= had, item.seq
+    for before, after in itertools.pairwise(trace.exchanges):
+        assert after.started >= before.ended, after.seq
 
 
 def _raw(base: str, method: str, path: str, body: bytes | None, headers: dict[str, str]):  # type: ignore[no-untyped-def]

@@ -324,6 +324,24 @@ def test_an_empty_trace_decides_nothing_and_exits_3(
     assert "0 passed" in out
 
 
+def test_a_trace_of_a_layout_it_does_not_know_is_undecided_and_names_the_flag(
+    traces: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A proxy trace recorded with a profile file names the file's stem as its layout:
+    without --profile, no clause can be judged (exit 3), never passed."""
+    lines = traces["good"].read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0])
+    header["layout"] = "our-backend"
+    trace = tmp_path / "ours.jsonl"
+    trace.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n", encoding="utf-8")
+    code, out, _ = cli(capsys, "verify-client", str(trace))
+    assert code == 3
+    assert "verify-client --profile FILE" in out
+    assert "0 passed" in out
+    code, out, _ = cli(capsys, "verify-client", str(trace), "--profile", "canonical")
+    assert code == 0, out
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
@@ -337,6 +355,8 @@ def test_an_empty_trace_decides_nothing_and_exits_3(
         (["verify-client", "{missing}"], 2, "no such file"),
         (["verify-client", "{garbage}"], 2, ":1: not a JSON object"),
         (["verify-client", "{good}", "--deadline-ms", "-5"], 2, "must be 0 or more"),
+        (["verify-client", "{good}", "--profile", "nope"], 2, "no profile 'nope'"),
+        (["verify-client", "{good}", "--profile-var", "app"], 2, "write NAME=VALUE"),
     ],
 )
 def test_bad_input_is_one_line_and_a_documented_exit_code(

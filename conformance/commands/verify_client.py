@@ -82,6 +82,7 @@ def verify_client_command(args: argparse.Namespace) -> int:
     from conformance.runner import RunFinished, UnknownClause, exit_code, select
 
     clause_ids = [cid for group in args.clause or [] for cid in group]
+    variables = profile_variables(args.profile_var)
     try:
         select(clause_ids, subject="client")
     except UnknownClause as exc:

@@ -10,7 +10,9 @@ stays compressed). Only ``Host`` names the upstream, and a ``user:password@`` up
 adds its ``Authorization: Basic`` to requests that carry no ``Authorization``.
 
 Each exchange is written to the trace (:mod:`conformance.mock.trace`, the mock's format)
-when its answer ends, with its times since the proxy started, redacted as every output
+when its answer ends, with its times since the proxy started (``ended``: when the last
+bytes of the answer were handed to the client, not when the proxy was done with the
+upstream, which may be after the client already sent its next request), redacted as every output
 of the harness is (bearer and Basic credentials seen in any request, cookies, the
 upstream's userinfo) and bounded (bodies cut at 256 KiB; a compressed body is recorded
 decoded, a bounded piece at a time). What cut an exchange short is recorded in its
@@ -83,6 +85,8 @@ class _Flight:
     body: bytearray = field(default_factory=bytearray)
     body_cut: bool = False
     passed: int = 0
+    #: When the last part of the answer was handed to the client (None: nothing yet).
+    answered: float | None = None
     error: str | None = None
     recorded: bool = False
 
@@ -199,12 +203,14 @@ class ProxyApp:
                 flight.headers = [
                     (name, value) for name, value in response.headers if not _hop(name, response)
                 ]
+                flight.answered = self._now()
                 await send(
                     {"type": "http.response.start", "status": response.status,
                      "headers": flight.headers}
                 )  # fmt: skip
                 async for chunk in response.aiter_stream():
                     self._keep(flight, chunk)
+                    flight.answered = self._now()  # stamped first: never after the client had it
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                     flight.passed += len(chunk)
         except ClientGone:
@@ -320,7 +326,7 @@ class ProxyApp:
         item = TraceExchange(
             seq=flight.seq,
             started=flight.started,
-            ended=max(self._now(), flight.started),
+            ended=max(flight.answered or self._now(), flight.started),
             exchange=Exchange(index=flight.seq, request=request, response=response),
             client=f"{client[0]}:{client[1]}" if client else None,
             error=None if flight.error is None else redactor.text(flight.error),
