@@ -148,7 +148,7 @@ def _explore(ctx: CheckContext) -> Exploration:
                     findings[violation.clause] = _finding(violation, again)
                 muted.update(findings)
     finally:
-        _gather(ctx, lanes)
+        _gather(ctx, lanes, threads)
     judged: dict[str, int] = {}
     for lane in lanes:
         for clause, count in lane.world.judged.items():
@@ -157,14 +157,20 @@ def _explore(ctx: CheckContext) -> Exploration:
     return Exploration(findings, judged, sequences, steps, seconds, error, cut)
 
 
-def _gather(ctx: CheckContext, lanes: list[_Lane]) -> None:
-    """Clean up each lane, then take its exchanges and what it deleted into the check's
-    own record and context, lane after lane (the run judges them in that order)."""
+def _gather(ctx: CheckContext, lanes: list[_Lane], threads: int) -> None:
+    """Clean up the lanes (``threads`` at once), then take each one's exchanges and what
+    it deleted into the check's own record and context, lane after lane (the run judges
+    them in that order)."""
+    with ThreadPoolExecutor(threads, thread_name_prefix="sc-stateful-cleanup") as pool:
+        list(pool.map(_clean_up, lanes))
     for lane in lanes:
-        with lane.ctx.client.target.overtime(CLEANUP_OVERTIME):
-            lane.ctx.cleanup()
         ctx.absorb(lane.ctx)
         ctx.client.target.recording.adopt(lane.ctx.client.target.since(0))
+
+
+def _clean_up(lane: _Lane) -> None:
+    with lane.ctx.client.target.overtime(CLEANUP_OVERTIME):
+        lane.ctx.cleanup()
 
 
 def _search(search: Search) -> None:

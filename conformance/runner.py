@@ -331,7 +331,9 @@ class _Run:
 
 
 def _units(clauses: list[Clause]) -> list[list[Clause]]:
-    """The clauses, each alone but those sharing one piece of work, which go together."""
+    """The clauses, each alone but those sharing one piece of work, which go together;
+    the shared pieces first (the longest work of a run: started last, the stateful
+    exploration would be the run's tail alone), the others in clause order."""
     units: list[list[Clause]] = []
     shared: dict[str, list[Clause]] = {}
     for clause in clauses:
@@ -342,7 +344,7 @@ def _units(clauses: list[Clause]) -> list[list[Clause]]:
             shared[clause.family].append(clause)
         else:
             units.append([clause])
-    return units
+    return sorted(units, key=lambda unit: unit[0].family not in SHARED_WORK)
 
 
 def exit_code(report: RunReport, *, strict: bool = False) -> int:
