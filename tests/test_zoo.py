@@ -9,6 +9,7 @@ import multiprocessing
 import re
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -159,6 +160,8 @@ Runs = dict[tuple[str, int, str], dict[str, tuple[str, str]]]
 #: Which clauses: the mutant's declared ones at the default examples; every other server
 #: clause at FULL_RUN_EXAMPLES; or all of them (the controls) at the default examples.
 TRIPS, OTHERS, ALL = "trips", "others", "all"
+#: The same runs in one lane (``--workers 1``): each verdict must be the default's.
+ONE_LANE = " in one lane"
 #: The first test to need `runs` waits for all of them (about 3 to 6 minutes on 2 cores).
 RUNS_TIMEOUT = pytest.mark.timeout(1800)
 
@@ -175,17 +178,24 @@ def _keys(item: pytest.Item) -> list[tuple[str, int, str]]:
         return [("ReferenceApp", params["seed"], ALL)]
     if name == "test_the_conformant_variants_trip_nothing":
         return [(params["variant"].__name__, FULL_RUN_SEED, ALL)]
+    if name == "test_one_lane_or_the_default_the_same_verdicts":
+        subject, seed, which = params["subject"], params["seed"], params["which"]
+        return [(subject, seed, which), (subject, seed, which + ONE_LANE)]
     return []
 
 
-def _job(name: str, which: str) -> tuple[list[str] | None, int]:
-    """The clauses of one run and its examples per property."""
+def _job(name: str, which: str) -> tuple[list[str] | None, int, int | None]:
+    """The clauses of one run, its examples per property and its lanes (None: the run's
+    default)."""
+    workers = 1 if which.endswith(ONE_LANE) else None
+    which = which.removesuffix(ONE_LANE)
     if which == ALL:
-        return None, 25
+        return None, 25, workers
     trips = find(name).trips
     if which == TRIPS:
-        return [*getattr(find(name).mutant, "provoked_by", ()), *trips], 25
-    return [c.id for c in registry().of_subject("server") if c.id not in trips], FULL_RUN_EXAMPLES
+        return [*getattr(find(name).mutant, "provoked_by", ()), *trips], 25, workers
+    others = [c.id for c in registry().of_subject("server") if c.id not in trips]
+    return others, FULL_RUN_EXAMPLES, workers
 
 
 @pytest.fixture(scope="module")
@@ -195,13 +205,14 @@ def runs(request: pytest.FixtureRequest) -> Runs:
     with ProcessPoolExecutor(max_workers=FULL_RUN_WORKERS, mp_context=context) as pool:
         futures = {}
         for name, seed, which in wanted:
-            clauses, examples = _job(name, which)
+            clauses, examples, workers = _job(name, which)
             futures[(name, seed, which)] = pool.submit(
                 verdicts,
                 name,
                 seed=seed,
                 max_examples=examples,
                 clauses=clauses,
+                workers=workers,
                 provision_seconds=PROVISION_SECONDS,
                 ready_timeout=READY_TIMEOUT,
             )
@@ -279,6 +290,35 @@ def test_the_conformant_variants_trip_nothing(variant: type[Mutant], runs: Runs)
         c: v for c, v in runs[(variant.__name__, FULL_RUN_SEED, ALL)].items() if v[0] == "failed"
     }
     assert failed == {}
+
+
+def _same_verdict_runs() -> list[Any]:
+    """The reference's every clause at each seed; each mutant's declared clauses at each
+    seed, and every other clause at the seed of the full run."""
+    params = [pytest.param("ReferenceApp", seed, ALL, id=f"ReferenceApp-{seed}") for seed in SEEDS]
+    for specimen in zoo():
+        params += [
+            pytest.param(specimen.name, seed, TRIPS, id=f"{specimen.name}-{seed}") for seed in SEEDS
+        ]
+        params.append(
+            pytest.param(specimen.name, FULL_RUN_SEED, OTHERS, id=f"{specimen.name}-others")
+        )
+    return params
+
+
+@RUNS_TIMEOUT
+@pytest.mark.slow  # the tests that read `runs`: hundreds of clause runs
+@pytest.mark.parametrize(("subject", "seed", "which"), _same_verdict_runs())
+def test_one_lane_or_the_default_the_same_verdicts(
+    subject: str, seed: int, which: str, runs: Runs
+) -> None:
+    """Clauses decided at once in lanes decide as they do one after another: the run's
+    default lanes and ``--workers 1`` give each clause the same verdict."""
+    default = {c: verdict for c, (verdict, _) in runs[(subject, seed, which)].items()}
+    one_lane = {c: verdict for c, (verdict, _) in runs[(subject, seed, which + ONE_LANE)].items()}
+    differ = {c: (default[c], one_lane.get(c)) for c in default if default[c] != one_lane.get(c)}
+    assert len(default) == len(one_lane)
+    assert differ == {}, f"{subject} at seed {seed}: (default, one lane) verdicts differ"
 
 
 # -- over a real socket -------------------------------------------------------------------
