@@ -1,8 +1,9 @@
 """Bodies from a target's own request schema: valid ones at each boundary it declares, and
 ones that break one of its constraints each.
 
-A *base* body is built first: every required field, each at a plain valid value drawn from
-the seed (a text, an integer at its minimum, the first enum member, arrays of one item).
+A *base* body is built first (:mod:`conformance.schema_values`): every required field,
+each at a plain valid value drawn from the seed (a text, an integer at its minimum, the
+first enum member, arrays of one item).
 Then, at every field of the schema (nested objects and the first item of arrays; an
 optional field in a body of its own, with its required fields but none of its optional
 ones), :func:`probes` changes that one field of the base: to each boundary the
@@ -25,45 +26,31 @@ import copy
 import json
 import random
 import re
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
-from hypothesis import HealthCheck, Phase, find, settings
-from hypothesis import strategies as st
-from hypothesis.errors import NoSuchExample
 
-from conformance import hypothesis_guard
 from conformance.pointers import MISSING, Missing, get, pop, put, render
 from conformance.records import JSONValue
-from conformance.vendor_spec import resolve
+from conformance.schema_values import (
+    MAX_DEPTH,
+    CannotBuild,
+    Parts,
+    Schema,
+    SchemaValues,
+    as_kind,
+    is_number,
+    kind_of,
+)
 
-hypothesis_guard.guard()
+__all__ = ["CannotBuild", "Parts", "Probe", "SchemaProbes"]
 
-Schema = Mapping[str, Any]
-Parts = tuple[str, ...]
-#: How deep into nested objects and arrays fields are probed.
-MAX_DEPTH = 8
 #: The most items an array boundary may have, and enum members tried as boundaries.
 MAX_ITEMS, MAX_MEMBERS = 64, 8
 #: A field no closed object declares.
 UNKNOWN = "sc_unknown_field"
-#: Plain values by ``format``, for the formats whose values plain text would break.
-FORMATS: dict[str, str] = {
-    "date-time": "2026-01-01T00:00:00Z",
-    "date": "2026-01-01",
-    "time": "00:00:00Z",
-    "email": "sc@example.com",
-    "uri": "https://example.com/sc",
-    "url": "https://example.com/sc",
-    "ipv4": "192.0.2.1",
-}
-
-
-class CannotBuild(Exception):
-    """No valid base body can be built from the schema (the reason says where)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +92,8 @@ class SchemaProbes:
         self.schema = schema
         self.rng = rng
         self.max_bytes = max_bytes
+        self.values = SchemaValues(document, rng)
+        self.build, self.effective = self.values.build, self.values.effective
         self.fixed = (*fixed, *(parts for parts, _ in overlay))
         self.overlay = overlay
         root = {**document, "allOf": [schema]}  # local $refs resolve in the document
@@ -129,109 +118,6 @@ class SchemaProbes:
             if isinstance(body, dict):
                 body = put(body, parts, copy.deepcopy(value))
         return body
-
-    def build(self, node: Any, at: Parts, depth: int) -> JSONValue:
-        schema = self.effective(node)
-        if "const" in schema:
-            return copy.deepcopy(schema["const"])  # type: ignore[no-any-return]
-        if isinstance(schema.get("enum"), list) and schema["enum"]:
-            return copy.deepcopy(schema["enum"][0])  # type: ignore[no-any-return]
-        kind = _kind(schema)
-        if depth > MAX_DEPTH:
-            raise CannotBuild(f"{render(list(at)) or 'the body'} nests too deep")
-        if kind == "object":
-            required = [str(name) for name in schema.get("required", ())]
-            properties = schema.get("properties", {})
-            return {
-                name: self.build(properties.get(name, {}), (*at, name), depth + 1)
-                for name in required
-            }
-        if kind == "array":
-            low, high = int(schema.get("minItems", 0)), schema.get("maxItems")
-            count = max(low, 1) if high is None else min(max(low, 1), int(high))
-            item = schema.get("items", {})
-            return [self.build(item, (*at, str(i)), depth + 1) for i in range(count)]
-        if kind == "string":
-            return self.text(schema, at)
-        if kind in ("integer", "number"):
-            return _number(schema, kind)
-        if kind == "boolean":
-            return False
-        if kind == "null":
-            return None
-        return "sc"  # no type declared: any value
-
-    def text(self, schema: Schema, at: Parts) -> str:
-        low = int(schema.get("minLength", 0))
-        high = schema.get("maxLength")
-        fmt = schema.get("format")
-        if isinstance(fmt, str) and fmt in FORMATS:
-            return FORMATS[fmt]
-        if fmt == "uuid":
-            return str(_uuid(self.rng))
-        plain = f"sc-{self.rng.getrandbits(32):08x}"
-        size = max(low, min(len(plain), int(high) if high is not None else len(plain)))
-        candidates = [(plain + "x" * size)[:size], *(fill * size for fill in "a0A")]
-        pattern = schema.get("pattern")
-        for candidate in candidates:
-            if pattern is None or re.search(str(pattern), candidate):
-                return candidate
-        return self._from_pattern(str(pattern), low, high, at)
-
-    def _from_pattern(self, pattern: str, low: int, high: Any, at: Parts) -> str:
-        top = int(high) if high is not None else max(low, 64)
-        try:
-            strategy = st.from_regex(pattern).filter(lambda s: low <= len(s) <= top)
-            made: str = find(
-                strategy,
-                lambda _: True,
-                settings=settings(
-                    database=None,
-                    max_examples=50,
-                    phases=(Phase.generate,),
-                    suppress_health_check=list(HealthCheck),
-                ),
-                random=random.Random(self.rng.getrandbits(64)),
-            )
-        except (NoSuchExample, re.error) as exc:
-            where = render(list(at)) or "the body"
-            raise CannotBuild(f"no text for {where} matches {pattern!r}") from exc
-        return made
-
-    def effective(self, node: Any) -> Schema:
-        """``node`` with ``$ref`` followed, ``allOf`` merged and, of ``anyOf``/``oneOf``,
-        the first branch that is not ``null`` alone (the rest are left to the judge)."""
-        for _ in range(MAX_DEPTH):
-            node = resolve(self.document, node)
-            if not isinstance(node, dict):
-                return {}
-            siblings = {k: v for k, v in node.items() if k not in ("anyOf", "oneOf", "allOf")}
-            if isinstance(node.get("allOf"), list):
-                merged: dict[str, Any] = dict(siblings)
-                for part in node["allOf"]:
-                    part = self.effective(part)
-                    merged["properties"] = {
-                        **merged.get("properties", {}),
-                        **part.get("properties", {}),
-                    }
-                    merged["required"] = [*merged.get("required", []), *part.get("required", [])]
-                    merged.update(
-                        {k: v for k, v in part.items() if k not in ("properties", "required")}
-                    )
-                return merged
-            branches = node.get("anyOf") or node.get("oneOf")
-            if isinstance(branches, list) and branches:
-                chosen = next(
-                    (b for b in branches if _kind(self._shallow(b)) != "null"), branches[0]
-                )
-                node = {**siblings, **self._shallow(chosen)}
-                continue
-            return node
-        return {}
-
-    def _shallow(self, node: Any) -> dict[str, Any]:
-        found = resolve(self.document, node)
-        return dict(found) if isinstance(found, dict) else {}
 
     # -- the probes ------------------------------------------------------------------------
 
@@ -275,7 +161,7 @@ class SchemaProbes:
             yield body, parts, schema, added
             if depth >= MAX_DEPTH:
                 continue
-            kind = _kind(schema)
+            kind = kind_of(schema)
             if kind == "object":
                 for name, sub in schema.get("properties", {}).items():
                     child = (*parts, str(name))
@@ -302,7 +188,7 @@ class SchemaProbes:
             yield _Change(parts, "present (optional)", present), True
         for what, value in self._breaks(schema):
             yield _Change(parts, what, value), False
-        if _kind(schema) == "object":
+        if kind_of(schema) == "object":
             for name in schema.get("required", ()):
                 yield _Change((*parts, str(name)), "missing (required)", None, remove=True), False
             if schema.get("additionalProperties") is False:
@@ -312,7 +198,7 @@ class SchemaProbes:
                 )
 
     def _edges(self, schema: Schema) -> Iterator[tuple[str, JSONValue]]:
-        kind = _kind(schema)
+        kind = kind_of(schema)
         if isinstance(schema.get("enum"), list):
             for member in schema["enum"][:MAX_MEMBERS]:
                 yield f"= enum member {member!r}", member
@@ -326,11 +212,11 @@ class SchemaProbes:
                         yield f"of {size} characters (its {key})", text
         if kind in ("integer", "number"):
             for key in ("minimum", "maximum"):
-                if _is_number(schema.get(key)):
-                    yield f"at {key} {schema[key]:g}", _as(kind, schema[key])
+                if is_number(schema.get(key)):
+                    yield f"at {key} {schema[key]:g}", as_kind(kind, schema[key])
             if kind == "integer":
                 for key, step in (("exclusiveMinimum", 1), ("exclusiveMaximum", -1)):
-                    if _is_number(schema.get(key)):
+                    if is_number(schema.get(key)):
                         yield f"just inside {key} {schema[key]:g}", int(schema[key]) + step
         if kind == "array":
             item = schema.get("items", {})
@@ -344,7 +230,7 @@ class SchemaProbes:
             yield "= true", True
 
     def _breaks(self, schema: Schema) -> Iterator[tuple[str, JSONValue]]:
-        kind = _kind(schema)
+        kind = kind_of(schema)
         if isinstance(schema.get("enum"), list) or "const" in schema:
             yield "out of its enum", "sc-not-a-member" if kind == "string" else -987_654_321
         if kind == "string":
@@ -361,11 +247,11 @@ class SchemaProbes:
                         break
         if kind in ("integer", "number"):
             for key, step in (("minimum", -1), ("maximum", 1)):
-                if _is_number(schema.get(key)):
-                    yield f"one past {key} {schema[key]:g}", _as(kind, schema[key] + step)
+                if is_number(schema.get(key)):
+                    yield f"one past {key} {schema[key]:g}", as_kind(kind, schema[key] + step)
             for key in ("exclusiveMinimum", "exclusiveMaximum"):
-                if _is_number(schema.get(key)):
-                    yield f"at {key} {schema[key]:g}", _as(kind, schema[key])
+                if is_number(schema.get(key)):
+                    yield f"at {key} {schema[key]:g}", as_kind(kind, schema[key])
         if kind == "array":
             item = schema.get("items", {})
             low, high = schema.get("minItems"), schema.get("maxItems")
@@ -399,19 +285,6 @@ class SchemaProbes:
         return [copy.deepcopy(one) for _ in range(count)]
 
 
-def _kind(schema: Schema) -> str:
-    declared = schema.get("type")
-    if isinstance(declared, list):
-        declared = next((t for t in declared if t != "null"), declared[0] if declared else None)
-    if isinstance(declared, str):
-        return declared
-    if "properties" in schema or "required" in schema:
-        return "object"
-    if "items" in schema:
-        return "array"
-    return ""
-
-
 def _types(schema: Schema) -> tuple[str, ...]:
     declared = schema.get("type")
     if isinstance(declared, str):
@@ -439,32 +312,6 @@ def _type_name(value: JSONValue) -> str:
     if isinstance(value, str):
         return "string"
     return "array" if isinstance(value, list) else "object"
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _number(schema: Schema, kind: str) -> JSONValue:
-    value: float = 0
-    if _is_number(schema.get("minimum")) and value < schema["minimum"]:
-        value = schema["minimum"]
-    if _is_number(schema.get("exclusiveMinimum")) and value <= schema["exclusiveMinimum"]:
-        value = schema["exclusiveMinimum"] + 1
-    if _is_number(schema.get("maximum")) and value > schema["maximum"]:
-        value = schema["maximum"]
-    if _is_number(schema.get("exclusiveMaximum")) and value >= schema["exclusiveMaximum"]:
-        value = schema["exclusiveMaximum"] - 1
-    return _as(kind, value)
-
-
-def _as(kind: str, value: float) -> JSONValue:
-    """A bound as a value of ``kind`` (a document may write an integer's bound as 60.0)."""
-    return int(value) if kind == "integer" and float(value).is_integer() else value
-
-
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
 def _size(body: JSONValue) -> int:
