@@ -391,6 +391,9 @@ class Profile:
     session_ids: IdFormat = ANY_ID
     #: Named value maps (the target's enum values -> the contract's), used by ``map``.
     value_maps: tuple[tuple[str, ValueMap], ...] = ()
+    #: The target's own OpenAPI document (``openapi``): an http(s) URL, a path on the
+    #: target (``/openapi.json``) or ``file:PATH`` (made absolute at load); "" for none.
+    openapi: str = ""
 
     @property
     def users(self) -> bool:

@@ -47,7 +47,7 @@ def compare(profile: Profile, document: Mapping[str, Any]) -> list[Remark]:
         return [Remark(INCOMPATIBLE, "-", "the document has no paths object")]
     remarks: list[Remark] = []
     for role, route in profile.routes:
-        found = _operation(paths, route)
+        found = find_operation(paths, route)
         if found is None:
             remarks.append(
                 Remark(
@@ -69,7 +69,8 @@ def compare(profile: Profile, document: Mapping[str, Any]) -> list[Remark]:
     return remarks
 
 
-def _operation(paths: Mapping[str, Any], route: Route) -> tuple[str, dict[str, Any]] | None:
+def find_operation(paths: Mapping[str, Any], route: Route) -> tuple[str, dict[str, Any]] | None:
+    """The document's path and operation for ``route`` (its method on a matching path)."""
     wanted = route.template.strip("/").split("/")
     for path, item in paths.items():
         segments = str(path).strip("/").split("/")
@@ -95,13 +96,13 @@ def _profile_problems(
     operation: Mapping[str, Any],
     profile: Profile,
 ) -> Iterator[str]:
-    parameters = [_resolve(document, p) for p in operation.get("parameters", [])]
+    parameters = [resolve(document, p) for p in operation.get("parameters", [])]
     named = {(p.get("in"), str(p.get("name", "")).lower()) for p in parameters}
     for value in ("user_id", "session_id"):
         place = route.place(role, value)
         if place.where in ("query", "header") and (place.where, place.name.lower()) not in named:
             yield f"{path}: no {place.where} parameter {place.name} (the profile's {value})"
-    schema = _request_schema(document, operation)
+    schema = request_schema(document, operation)
     pointers = [
         *(route.place(role, v).name for v in ("user_id", "session_id", "message")
           if route.place(role, v).where == "body"),
@@ -127,23 +128,24 @@ def _profile_problems(
 def _contract_notes(
     document: Mapping[str, Any], route: Route, operation: Mapping[str, Any]
 ) -> Iterator[str]:
-    schema = _request_schema(document, operation)
-    if schema is not None and _resolve(document, schema).get("additionalProperties") is not False:
+    schema = request_schema(document, operation)
+    if schema is not None and resolve(document, schema).get("additionalProperties") is not False:
         yield "the request body accepts unknown fields (VAL-001/VAL-003 ask for a 422)"
     responses = {str(code) for code in operation.get("responses", {})}
     if schema is not None and not responses & {"413", "4XX", "4xx"}:
         yield "no 413 documented: bodies over 1 MiB may be accepted (ERR-005)"
 
 
-def _request_schema(document: Mapping[str, Any], operation: Mapping[str, Any]) -> Any:
-    body = _resolve(document, operation.get("requestBody", {}))
+def request_schema(document: Mapping[str, Any], operation: Mapping[str, Any]) -> Any:
+    """The operation's ``application/json`` request body schema (None: it has none)."""
+    body = resolve(document, operation.get("requestBody", {}))
     content = body.get("content", {}) if isinstance(body, dict) else {}
     media = content.get("application/json") if isinstance(content, dict) else None
     return media.get("schema") if isinstance(media, dict) else None
 
 
 def _has_field(document: Mapping[str, Any], schema: Any, parts: tuple[str, ...]) -> bool:
-    schema = _resolve(document, schema)
+    schema = resolve(document, schema)
     if not parts:
         return True
     if not isinstance(schema, dict):
@@ -161,7 +163,7 @@ def _has_field(document: Mapping[str, Any], schema: Any, parts: tuple[str, ...])
     return isinstance(extra, dict) and _has_field(document, extra, rest)
 
 
-def _resolve(document: Mapping[str, Any], node: Any) -> Any:
+def resolve(document: Mapping[str, Any], node: Any) -> Any:
     """``node`` with local ``$ref`` followed (a dangling one reads as an empty schema)."""
     seen = 0
     while isinstance(node, dict) and "$ref" in node and seen < 32:

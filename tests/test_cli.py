@@ -125,11 +125,11 @@ def test_unreachable_target_is_exit_3_with_a_report(
     assert "Traceback" not in out + err
     assert err.count("\n") == 1
     report = _report(path)
-    assert len(_verdicts(report)) == 74
+    assert len(_verdicts(report)) == 76
     assert set(_verdicts(report).values()) == {"error"}  # every clause stays error
     # The console says it once: one clause line, one reason, one replay.
     assert out.count("target unreachable") == 2  # the first clause's line, the Undecided one
-    assert "… and 73 more clause(s) undecided for the same reason" in out
+    assert "… and 75 more clause(s) undecided for the same reason" in out
     assert out.count("Replay:") == 1
     assert len(out.splitlines()) < 35
 
@@ -270,7 +270,7 @@ def test_a_target_answering_garbage_is_exit_3(
     assert "Undecided (error: the harness could not decide)" in out
     assert out.count("Replay:") == 1
     assert f"Replay:  session-conformance check {garbage_server} --seed 1\n" in out
-    assert "all 74 clauses: " in out
+    assert "all 76 clauses: " in out
 
 
 def test_report_is_written_where_asked_even_in_a_new_folder(tmp_path: Path) -> None:

@@ -15,5 +15,6 @@ from conformance.checks import (  # noqa: F401
     sentinels,
     stateful,
     streaming,
+    target_schema,
     validation,
 )

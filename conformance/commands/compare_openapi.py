@@ -11,13 +11,8 @@ flag, bad profile, an ``--openapi`` file that is missing or not an OpenAPI docum
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 from typing import Any
-
-import httpx
-import yaml
 
 from conformance.commands.arguments import (
     EXIT_UNDECIDED,
@@ -28,6 +23,7 @@ from conformance.commands.arguments import (
 )
 from conformance.commands.check import profile_of
 from conformance.profiles import builtin_names
+from conformance.vendor_document import FILE, URL, DocumentError, DocumentSource, read_document
 from conformance.vendor_spec import INCOMPATIBLE, compare
 
 
@@ -61,7 +57,12 @@ def compare_command(args: argparse.Namespace) -> int:
     url = checked_url(args.url).rstrip("/")
     profile = profile_of(args)
     source = args.openapi or f"{url}/openapi.json"
-    document = _document(source, args.timeout)
+    where = (
+        DocumentSource(URL, source)
+        if source.startswith(("http://", "https://"))
+        else DocumentSource(FILE, source)
+    )
+    document = _document(where, args.timeout)
     if document is None:
         return EXIT_UNDECIDED
     remarks = compare(profile, document)
@@ -76,33 +77,13 @@ def compare_command(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-def _document(source: str, timeout: float) -> dict[str, Any] | None:
+def _document(source: DocumentSource, timeout: float) -> dict[str, Any] | None:
+    """The document, or None once the reason is said (exit 3); a bad ``--openapi`` file
+    is bad input (exit 2)."""
     try:
-        if source.startswith(("http://", "https://")):
-            response = httpx.get(source, timeout=timeout, follow_redirects=False)
-            if response.status_code != 200:
-                fail(f"{source} answered {response.status_code}, not an OpenAPI document")
-                return None
-            text = response.text
-        else:
-            text = Path(source).read_text(encoding="utf-8")
-        data = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
-    except (httpx.HTTPError, OSError) as exc:
-        _unusable(source, f"cannot fetch {source}: {exc}")
+        return read_document(source, timeout=timeout)
+    except DocumentError as exc:
+        if exc.given:
+            raise UsageError(str(exc)) from exc
+        fail(str(exc))
         return None
-    except (ValueError, yaml.YAMLError) as exc:
-        why = " ".join(str(exc).split())[:200]
-        _unusable(source, f"{source} is not JSON or YAML: {why}")
-        return None
-    if not isinstance(data, dict) or "paths" not in data:
-        _unusable(source, f"{source} is not an OpenAPI document (no paths)")
-        return None
-    return data
-
-
-def _unusable(source: str, message: str) -> None:
-    """A file given with ``--openapi`` is bad input (exit 2); a fetched document is the
-    target's (exit 3)."""
-    if not source.startswith(("http://", "https://")):
-        raise UsageError(message)
-    fail(message)

@@ -68,7 +68,13 @@ def load_profile(spec: str, variables: Mapping[str, str] | None = None) -> Profi
         raise ProfileError(
             f"no profile {spec!r}: not a built-in ({', '.join(builtin_names())}) and no such file"
         )
-    return parse_profile(_read(path, origin), origin=origin, name=path.stem, variables=variables)
+    return parse_profile(
+        _read(path, origin),
+        origin=origin,
+        name=path.stem,
+        variables=variables,
+        folder=path.resolve().parent,
+    )
 
 
 def _read(path: Path, origin: str) -> dict[str, Any]:
@@ -102,12 +108,14 @@ def parse_profile(
     origin: str,
     name: str,
     variables: Mapping[str, str] | None = None,
+    folder: Path | None = None,
 ) -> Profile:
-    """Validate ``data`` (a parsed profile file) and build the :class:`Profile`."""
+    """Validate ``data`` (a parsed profile file) and build the :class:`Profile`; a file
+    its ``openapi`` names is relative to ``folder`` (the profile file's)."""
     errors = list(_validator().iter_errors(data))
     if errors:
         raise ProfileError(f"{origin}: {_explain(max(errors, key=_relevance))}")
-    return _Builder(data, origin, variables or {}).build(name)
+    return _Builder(data, origin, variables or {}, folder).build(name)
 
 
 # -- schema errors, said in the file's own keys ----------------------------------------------
@@ -154,9 +162,16 @@ def _explain(error: ValidationError) -> str:
 
 
 class _Builder:
-    def __init__(self, data: dict[str, Any], origin: str, overrides: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        data: dict[str, Any],
+        origin: str,
+        overrides: Mapping[str, str],
+        folder: Path | None = None,
+    ) -> None:
         self.data = data
         self.origin = origin
+        self.folder = folder
         self.variables: dict[str, str] = dict(data.get("variables", {}))
         for key, value in overrides.items():
             if key not in self.variables:
@@ -203,7 +218,23 @@ class _Builder:
             ),
             session_ids=self.id_format(data.get("session_id_format")),
             value_maps=tuple((m, self.value_map(m)) for m in sorted(self.map_names)),
+            openapi=self.openapi(data.get("openapi")),
         )
+
+    def openapi(self, spec: str | None) -> str:
+        """The document's source with a file made absolute (``file:PATH``); a path on
+        the target (``/...``) or a URL as written."""
+        if spec is None:
+            return ""
+        text = self.fill("openapi", spec)
+        if text.startswith(("http://", "https://", "/")):
+            return text
+        path = Path(text.removeprefix("file:"))
+        if not path.is_absolute():
+            if self.folder is None:
+                raise self.error("openapi", f"{text!r}: a relative file needs a profile file")
+            path = self.folder / path
+        return f"file:{path}"
 
     def id_format(self, spec: str | None) -> IdFormat:
         if spec is None:

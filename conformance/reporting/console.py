@@ -130,10 +130,11 @@ class ConsoleReporter:
         for result in report.results:
             counts = families.setdefault(result.family, dict.fromkeys(Verdict, 0))
             counts[result.verdict] += 1
-        self._line(f"  {'family':<12} {'passed':>7} {'failed':>7} {'n/a':>5} {'error':>6}")
+        width = max((12, *map(len, families)))  # the longest family name, at least 12
+        self._line(f"  {'family':<{width}} {'passed':>7} {'failed':>7} {'n/a':>5} {'error':>6}")
         for family, counts in families.items():
             self._line(
-                f"  {family:<12} {counts[Verdict.PASSED]:>7} {counts[Verdict.FAILED]:>7} "
+                f"  {family:<{width}} {counts[Verdict.PASSED]:>7} {counts[Verdict.FAILED]:>7} "
                 f"{counts[Verdict.NOT_APPLICABLE]:>5} {counts[Verdict.ERROR]:>6}"
             )
 
