@@ -5,6 +5,8 @@ through the real CLI over a real socket."""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import multiprocessing
 import re
 from concurrent.futures import ProcessPoolExecutor
@@ -199,8 +201,28 @@ def _job(name: str, which: str) -> tuple[list[str] | None, int, int | None]:
 
 
 @pytest.fixture(scope="module")
-def runs(request: pytest.FixtureRequest) -> Runs:
+def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    """Every run the selected tests read. Under pytest-xdist each worker collects every
+    test, so the first worker to need the runs makes them and leaves them in the session's
+    shared temporary folder; the others wait for it (a file lock) and read them, instead of
+    making them all again at once on the same cores."""
     wanted = sorted({key for item in request.session.items for key in _keys(item)})
+    if not hasattr(request.config, "workerinput"):  # one process: nothing to share
+        return _make_runs(wanted)
+    shared = tmp_path_factory.getbasetemp().parent / "zoo-runs.json"
+    with open(shared.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if shared.exists():
+            made = json.loads(shared.read_text(encoding="utf-8"))
+            return {(name, seed, which): {c: (v, s) for c, (v, s) in verdicts.items()}
+                    for name, seed, which, verdicts in made}  # fmt: skip
+        runs = _make_runs(wanted)
+        rows = [[*key, verdicts] for key, verdicts in runs.items()]
+        shared.write_text(json.dumps(rows), encoding="utf-8")
+        return runs
+
+
+def _make_runs(wanted: list[tuple[str, int, str]]) -> Runs:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=FULL_RUN_WORKERS, mp_context=context) as pool:
         futures = {}
