@@ -18,8 +18,16 @@ from conformance.client import ContractClient, run_body
 from conformance.context import Settings
 from conformance.contract import load_document, specs_dir
 from conformance.expectations import error_paths, expect_error, expect_schema, field
-from conformance.profile import CANONICAL, AbsentField, NotInLayout, Profile
-from conformance.profiles import BUILTINS, ProfileError, builtin_names, load_profile
+from conformance.profile import (
+    BUILTINS,
+    CANONICAL,
+    AbsentField,
+    NotInLayout,
+    Profile,
+    ProfileError,
+    builtin_names,
+    load_profile,
+)
 from conformance.records import ClauseResult, Verdict
 from conformance.reference import ReferenceConfig, create_app
 from conformance.runner import RunFinished, run, run_clause, select

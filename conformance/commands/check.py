@@ -27,8 +27,7 @@ from conformance.commands.report import write_reports
 from conformance.context import Settings
 from conformance.exchange_log import ExchangeLog
 from conformance.plan import RunPlan
-from conformance.profile import Profile
-from conformance.profiles import ProfileError, load_profile
+from conformance.profile import Profile, ProfileError, load_profile
 from conformance.progress import console_reporter
 from conformance.records import RunReport, Verdict
 from conformance.redaction import public_url, redactor_for, userinfo_of
