@@ -30,6 +30,7 @@ from conformance.profile.model import (
     Route,
     Source,
 )
+from conformance.profile.units import SUFFIXES, Conversion, contract_unit
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
@@ -165,12 +166,7 @@ class Builder:
             template,
             places=route.places,
             request=tuple(
-                (
-                    key,
-                    Source("absent", value=v["absent"])
-                    if isinstance(v, dict)
-                    else Source("copy", v),
-                )
+                (key, self.request_field(f"{at}.request.{key}", key, v))
                 for key, v in spec.get("request", {}).items()
             ),
             constants=tuple(
@@ -184,6 +180,30 @@ class Builder:
             success_status=spec.get("success_status"),
             created_id=tuple(spec.get("created_id", ())),
         )
+
+    def request_field(self, where: str, canonical: str, spec: Any) -> Source:
+        """Where a request's field goes: a pointer, ``{to, unit}`` or ``{absent}``."""
+        if isinstance(spec, str):
+            return Source("copy", spec)
+        if "unit" in spec:
+            return Source(
+                "unit",
+                spec["to"],
+                spec["unit"],
+                unit=self.conversion(where, canonical, spec["unit"]),
+            )
+        return Source("absent", value=spec["absent"])
+
+    def conversion(self, where: str, canonical: str, unit: str) -> Conversion:
+        """The conversion for the contract's field ``canonical`` (its unit by its name)."""
+        contract = contract_unit(canonical)
+        if contract is None:
+            suffixes = ", ".join(SUFFIXES)
+            raise self.error(
+                f"{where}.unit",
+                f"{canonical} is no duration of the contract (its name ends in none of {suffixes})",
+            )
+        return Conversion(contract, unit)
 
     def frames(self, at: str, spec: dict[str, Any]) -> Frames | None:
         table = spec.get("frames")
@@ -237,12 +257,15 @@ class Builder:
         entries: list[tuple[str, Source]] = []
         for key, spec in mapping.items():
             where = f"{at}.{key}"
-            entries.append((key, self.source(where, spec)))
+            entries.append((key, self.source(where, key, spec)))
         return tuple(entries)
 
-    def source(self, where: str, spec: Any) -> Source:
+    def source(self, where: str, canonical: str, spec: Any) -> Source:
         if isinstance(spec, str):
             return Source("copy", spec)
+        if "unit" in spec:
+            conversion = self.conversion(where, canonical, spec["unit"])
+            return Source("unit", spec["from"], spec["unit"], unit=conversion)
         if "const" in spec:
             return Source("const", value=json.dumps(self.fill_json(where, spec["const"])))
         if "as" in spec:

@@ -136,6 +136,8 @@ def _value(
         return _parts(found)
     if source.kind == "map":
         return mapped(profile.value_map(source.value), found)
+    if source.kind == "unit" and source.unit is not None:
+        return source.unit.to_contract(found)
     if source.kind == "shape":
         return _build(profile, profile.shape(source.value), found, response, at, absent)
     if source.kind == "each":

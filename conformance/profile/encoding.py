@@ -179,7 +179,7 @@ def body_pointers(role: str, route: Route) -> tuple[str, ...]:
     places = [route.place(role, name) for name, _ in CANONICAL_SOURCES.get(role, ())]
     return (
         *(place.name for place in places if place.where == "body"),
-        *(source.pointer for _, source in route.request if source.kind == "copy"),
+        *(source.pointer for _, source in route.request if source.kind in ("copy", "unit")),
         *(pointer for pointer, _ in route.constants),
     )
 
@@ -239,6 +239,15 @@ def _renamed(
                 f"profile {profile.name!r}: a {role} request has no field for "
                 f"{canonical} ({source.value})"
             )
+        if source.unit is not None:
+            converted = source.unit.to_layout(value)
+            if converted is None:
+                raise NotInLayout(
+                    f"profile {profile.name!r}: a {role} request's {canonical} goes to "
+                    f"{source.pointer} in {source.unit.layout}, and "
+                    f"{source.unit.describe(value)}"
+                )
+            value = converted
         moved.append((source.pointer, value))
     result: JSONValue = document
     for pointer, value in moved:

@@ -42,7 +42,7 @@ def pointer_pairs(role: str, route: Route) -> list[tuple[tuple[str, ...], tuple[
     pairs = [
         (tokens(source.pointer), tokens(canonical))
         for canonical, source in route.request
-        if source.kind == "copy"
+        if source.kind in ("copy", "unit")
     ]
     for name, source in CANONICAL_SOURCES[role]:
         canonical = ("path", name) if source == "arg" else tokens(source)

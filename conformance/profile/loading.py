@@ -123,6 +123,11 @@ def _explain(error: ValidationError) -> str:
         bad = error.instance
         why = schema.get("x-error") or error.message
         return f"{where}: key {bad!r} {why}"
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        best = max(error.context, key=_relevance)
+        deeper = len(best.absolute_path) > len(error.absolute_path)
+        if deeper and "x-error" in (best.schema if isinstance(best.schema, dict) else {}):
+            return _explain(best)  # one branch fits but for a key it explains itself
     if "x-error" in schema:
         return f"{where}: {instance!r} {schema['x-error']}"
     if error.validator in ("anyOf", "oneOf") and error.context:

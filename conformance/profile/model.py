@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from conformance.profile.ids import ANY_ID, IdFormat
+from conformance.profile.units import Conversion
 from conformance.records import JSONValue
 
 ROLES = ("create", "get", "list", "delete", "status", "run", "run_stream")
@@ -120,19 +121,25 @@ class Source:
     ``copy`` the value at ``pointer``; ``const`` the JSON ``value``; ``convert`` the value
     at ``pointer`` through the conversion named ``value`` (``rfc3339``: epoch seconds to
     an RFC 3339 time); ``parts`` the text at ``pointer`` as the contract's ``parts``
-    (``[{"text": ...}]``; of a list of content blocks, the text ones); ``shape`` / ``each`` the object (each element of the array) at
-    ``pointer`` through the profile's shape named ``value``; ``count`` the elements of
+    (``[{"text": ...}]``; of a list of content blocks, the text ones); ``shape`` /
+    ``each`` the object (each element of the array) at ``pointer`` through the
+    profile's shape named ``value``; ``count`` the elements of
     the array at ``pointer`` matching ``where`` (``value``, when given: the JSON count of
     a missing or null array); ``header`` the response header named
     ``value``; ``map`` the value at ``pointer`` through the profile's value map named
     ``value`` (a target's enum value as the contract's; one the map does not name is
-    left as it is); ``absent`` the layout has no such field (``value`` says why).
+    left as it is); ``unit`` the number at ``pointer`` in the layout's unit, converted
+    to the contract's (``unit``; in a request's field map: the contract's number
+    written at ``pointer`` in the layout's unit); ``absent`` the layout has no such
+    field (``value`` says why).
     """
 
     kind: str
     pointer: str = ""
     value: str = ""
     where: tuple[tuple[str, str], ...] = ()
+    #: For ``unit``: between the contract's unit and the layout's.
+    unit: Conversion | None = None
 
     def constant(self) -> JSONValue:
         return json.loads(self.value)  # type: ignore[no-any-return]
@@ -163,7 +170,8 @@ class Route:
     template: str
     #: Value name -> :class:`Place`, for those not where the contract keeps them.
     places: tuple[tuple[str, Place], ...] = ()
-    #: Canonical body pointer -> profile body pointer (``copy``) or ``absent``.
+    #: Canonical body pointer -> profile body pointer (``copy``, or ``unit``: converted) or
+    #: ``absent``.
     request: FieldMap = ()
     #: Profile body pointer -> JSON text, added to every JSON object body.
     constants: tuple[tuple[str, str], ...] = ()

@@ -61,11 +61,13 @@ def _canonical_body(
         pop(document, tokens(pointer))
     moved: list[tuple[str, JSONValue]] = []
     for canonical, source in route.request:
-        if source.kind != "copy":
+        if source.kind not in ("copy", "unit"):
             continue
         value = pop(document, tokens(source.pointer))
         if not isinstance(value, Missing):
-            moved.append((canonical, value))
+            moved.append(
+                (canonical, value if source.unit is None else source.unit.to_contract(value))
+            )
     result: JSONValue = document
     for pointer, value in moved:
         result = put(result, tokens(pointer), value)

@@ -72,6 +72,8 @@ def unbuild(
             written = value
         elif source.kind == "convert":
             written = _epoch(value)
+        elif source.kind == "unit" and source.unit is not None:
+            written = source.unit.to_layout(value, whole=False)
         elif source.kind == "parts":
             written = _joined(value)
         elif source.kind == "shape":
