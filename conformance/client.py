@@ -2,9 +2,9 @@
 
 Checks speak to a target only through a :class:`ContractClient`, in the contract's
 vocabulary (create, get, run, ...) and with the contract's bodies. The client puts each
-request in the profile's layout (:func:`conformance.layout.outgoing`: where the ids go,
+request in the profile's layout (:func:`conformance.profile.outgoing`: where the ids go,
 how fields are named) and gives each recorded exchange a canonical *view* of its answer
-(:func:`conformance.layout.view_of`), which ``Exchange.body_json()`` returns; the raw
+(:func:`conformance.profile.view_of`), which ``Exchange.body_json()`` returns; the raw
 answer stays the evidence and the curl line. With the canonical profile nothing is
 translated. Every call goes through :meth:`Target.send`, so every call is recorded.
 """
@@ -14,8 +14,15 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 
-from conformance.layout import created_at, encode, outgoing, view_of
-from conformance.profile import CANONICAL, Profile
+from conformance.profile import (
+    CANONICAL,
+    Profile,
+    created_id,
+    created_ids,
+    encode,
+    outgoing,
+    view_of,
+)
 from conformance.records import Exchange, JSONValue, View
 from conformance.target import Target
 
@@ -158,22 +165,11 @@ class ContractClient:
         return self.target.send("GET", route.path(user_id=user_id), role=None)
 
     def created_id(self, exchange: Exchange) -> str | None:
-        """The session id a create response returned, if it returned a usable one: from
-        where the profile says a create names it (by default its ``session_id``)."""
-        for _, found in self.created_ids(exchange):
-            if isinstance(found, str) and found.strip():
-                return found
-        return None
+        """The session id a create response returned, if it returned a usable one
+        (:func:`conformance.profile.created_id`)."""
+        return created_id(self.profile, exchange)
 
     def created_ids(self, exchange: Exchange) -> tuple[tuple[str, JSONValue], ...]:
         """What a create response shows in each place the profile names for the session
-        id (pointers into its body, ``location``, ``header:NAME``), in the profile's order:
-        one session, one id, so every place must show the same."""
-        places = self.profile.route("create").created_id if self.profile.has("create") else ()
-        if not places:
-            body = exchange.body_json()
-            return (("/session_id", body.get("session_id") if isinstance(body, dict) else None),)
-        response = exchange.response
-        if response is None:
-            return ()
-        return tuple((place, created_at(response, place)) for place in places)
+        id (:func:`conformance.profile.created_ids`)."""
+        return created_ids(self.profile, exchange)

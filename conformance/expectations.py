@@ -11,9 +11,8 @@ import re
 from collections.abc import Callable
 from urllib.parse import unquote
 
-from conformance.layout import absent_reason, frame_absent_reason
 from conformance.pointers import POINTER
-from conformance.profile import AbsentField
+from conformance.profile import AbsentField, absent_reason, frame_absent_reason
 from conformance.records import Exchange, Finding, JSONValue, View
 from conformance.schemas import schema_errors
 

@@ -24,7 +24,7 @@ from conformance.client import ContractClient
 from conformance.context import CheckContext, NotApplicable, Settings, Undecided
 from conformance.deadline import CLEANUP_OVERTIME
 from conformance.leftovers import HARNESS_USERS
-from conformance.profile import NotInLayout, Profile
+from conformance.profile import NotInLayout, Profile, lacking
 from conformance.records import ClauseResult, Exchange, Finding, Verdict
 from conformance.registry import Clause
 from conformance.target import RunDeadlinePassed, TargetError
@@ -42,15 +42,6 @@ FEATURE_REASONS = {
     "auth": "the target declares no bearer token (give --token to check auth)",
     "cors": "the target declares no CORS origin (give --cors-origin to check CORS)",
     "client_ids": "the target does not accept client-chosen session ids",
-}
-
-#: What a profile lacks when it does not declare a feature.
-PROFILE_FEATURES = {
-    "auth": "the layout has no bearer auth",
-    "cors": "the layout has no CORS",
-    "client_ids": "the layout does not accept client-chosen session ids",
-    "location": "create answers name the session in no Location header",
-    "users": "the layout has no users (users = false): sessions belong to no one and no user id is sent",
 }
 
 
@@ -182,9 +173,9 @@ def _skipped(reasons: dict[str, int], *, everything: bool) -> str:
 def missing_reason(clause: Clause, profile: Profile, settings: Settings) -> str | None:
     """Why the clause does not apply to this profile and these settings (None: it does)."""
     for feature in clause.features:
-        if feature not in profile.features:
-            why = PROFILE_FEATURES.get(feature, feature)
-            return f"profile {profile.name!r} declares no {feature} ({why})"
+        gap = lacking(profile, (), (feature,))
+        if gap is not None:
+            return gap
         enabled = {
             "auth": settings.token is not None,
             "cors": settings.cors_origin is not None,
@@ -193,7 +184,4 @@ def missing_reason(clause: Clause, profile: Profile, settings: Settings) -> str 
         }.get(feature, feature in settings.features)
         if not enabled:
             return FEATURE_REASONS.get(feature, f"the target lacks feature {feature!r}")
-    absent = [role for role in clause.roles if not profile.has(role)]
-    if absent:
-        return f"profile {profile.name!r} has no {', '.join(absent)} route"
-    return None
+    return lacking(profile, clause.roles, ())

@@ -46,7 +46,7 @@ from conformance.invariants import (
     Tracked,
     is_sentinel,
 )
-from conformance.profile import NotInLayout
+from conformance.profile import CANONICAL, NotInLayout, Profile, created_id
 from conformance.records import Exchange, JSONValue
 
 
@@ -54,11 +54,13 @@ class Model:
     """The sessions of one sequence; each ``judge_*`` method checks one answer and
     updates the model. ``judged`` counts, per clause, the answers judged against it."""
 
-    def __init__(self, judged: Counter[str], *, users: bool = True) -> None:
+    def __init__(self, judged: Counter[str], profile: Profile = CANONICAL) -> None:
         self.judged = judged
+        #: The target's profile: where a create answer names the new session.
+        self.profile = profile
         #: Whether sessions belong to users (False: the layout has none, ``users =
         #: false``: a list holds every session of the target, this sequence's or not).
-        self.users = users
+        self.users = profile.users
         self.sessions: dict[Key, Tracked] = {}
         #: Every id a create answered in this sequence (server-minted ids never repeat).
         self.minted: set[str] = set()
@@ -97,7 +99,7 @@ class Model:
     def judge_create(
         self, user: str, chosen: str | None, metadata: JSONValue, exchange: Exchange
     ) -> list[Discrepancy]:
-        answered = _created_id(exchange)
+        answered = _created_id(self.profile, exchange)
         doubt = tuple(
             (user, sid) for sid in dict.fromkeys((chosen, answered)) if isinstance(sid, str)
         )
@@ -406,11 +408,12 @@ def _is_error(exchange: Exchange, status: int, code: str) -> bool:
     return exchange.status == status and (got is ABSENT or got == code)
 
 
-def _created_id(exchange: Exchange) -> str | None:
+def _created_id(profile: Profile, exchange: Exchange) -> str | None:
+    """The id a create answered 2xx handed out, wherever the profile says a create names
+    it (a body field, ``Location``, a header: :func:`conformance.profile.created_id`)."""
     if exchange.status is None or not 200 <= exchange.status < 300:
         return None
-    value = field(exchange, "session_id")
-    return value if isinstance(value, str) and value.strip() else None
+    return created_id(profile, exchange)
 
 
 __all__ = [

@@ -7,7 +7,7 @@ ids it named (wherever the layout keeps them: path, query, header or body), and 
 in the contract's terms — and gives each exchange its role
 (:attr:`~conformance.records.Exchange.role`, as the contract client sets it on the
 harness's own requests) and the canonical view of its answer
-(:func:`conformance.layout.view_of`, as the contract client does for the harness's own
+(:func:`conformance.profile.view_of`, as the contract client does for the harness's own
 requests), so that the judgements written for the harness's traffic
 (:mod:`conformance.passive`) read a proxied exchange the same way. The raw exchange stays
 the evidence.
@@ -15,20 +15,17 @@ the evidence.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
-from conformance.layout import view_of
-from conformance.pointers import MISSING, Found, Missing, get, pop, put, tokens
-from conformance.profile import CANONICAL_SOURCES, Profile, Route
-from conformance.records import Exchange, JSONValue, RequestRecord
-
-#: The values of a request, besides its body's other fields.
-IDS = ("user_id", "session_id")
+from conformance.pointers import MISSING, Found, Missing
+from conformance.profile import Profile, Route, created_id, view_of
+from conformance.profile.reading import read_request
+from conformance.profile.routing import route_pattern
+from conformance.records import Exchange
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +49,9 @@ class Seen:
         response = self.exchange.response
         return response is not None and not response.truncated
 
-    @property
-    def created_id(self) -> str | None:
-        """For a create answered 2xx: the id the answer handed out."""
-        if self.role != "create" or not 200 <= (self.exchange.status or 0) < 300:
-            return None
-        body = self.exchange.body_json()
-        value = body.get("session_id") if isinstance(body, dict) else None
-        return value if isinstance(value, str) and value else None
+    #: For a create answered 2xx: the id the answer handed out (where the profile says
+    #: a create names it: :func:`conformance.profile.created_id`).
+    created_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,16 +73,6 @@ def observe(
     return tuple(_seen(started, exchange, profile, patterns) for started, exchange in exchanges)
 
 
-def route_pattern(base: str, template: str) -> re.Pattern[str]:
-    """The paths of a route's ``template`` under the ``base`` path: ``user_id`` and
-    ``session_id`` are named groups, the profile's own variables match any segment."""
-    pattern = re.escape(template)
-    for name in IDS:
-        pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>[^/]*)")
-    pattern = re.sub(r"\\\{[^}]*\\\}", "[^/]*", pattern)  # the profile's own variables
-    return re.compile(re.escape(base) + pattern)
-
-
 def _seen(started: float, exchange: Exchange, profile: Profile, patterns: list[_Pattern]) -> Seen:
     request = exchange.request
     path = urlsplit(request.url).path
@@ -101,79 +83,19 @@ def _seen(started: float, exchange: Exchange, profile: Profile, patterns: list[_
         in_path = {name: unquote(value) for name, value in found.groupdict().items()}
         values, sent = read_request(item.role, item.route, request, in_path)
         view = view_of(profile, item.role, exchange, sent)
+        seen = dataclasses.replace(exchange, view=view, role=item.role)
+        created = None
+        if item.role == "create" and 200 <= (seen.status or 0) < 300:
+            created = created_id(profile, seen)
         return Seen(
-            dataclasses.replace(exchange, view=view, role=item.role),
+            seen,
             _text(values.get("user_id", MISSING)),
             _text(values.get("session_id", MISSING)),
             started,
+            created,
         )
     view = view_of(profile, None, exchange, exchange.sent_json())
     return Seen(dataclasses.replace(exchange, view=view, role=None), None, None, started)
-
-
-def read_request(
-    role: str, route: Route, request: RequestRecord, in_path: dict[str, str]
-) -> tuple[dict[str, Found], JSONValue | None]:
-    """The request's values (user id, session id, message) wherever the layout keeps
-    them, and its body in the contract's terms (None: no JSON body)."""
-    document = _json(request.body)
-    query = dict(parse_qsl(urlsplit(request.url).query, keep_blank_values=True))
-    values: dict[str, Found] = {}
-    for name, _ in CANONICAL_SOURCES.get(role, ()):
-        place = route.place(role, name)
-        if place.where == "path":
-            values[name] = in_path.get(name, MISSING)
-        elif place.where == "query":
-            values[name] = query.get(place.name, MISSING)
-        elif place.where == "header":
-            header = request.header(place.name)
-            values[name] = MISSING if header is None else header
-        elif place.where == "body" and not isinstance(document, Missing):
-            values[name] = get(document, tokens(place.name))
-    if isinstance(document, Missing):
-        return values, None
-    sent = _canonical_body(role, route, copy.deepcopy(document), values)
-    return values, sent
-
-
-def _canonical_body(
-    role: str, route: Route, document: JSONValue, values: dict[str, Found]
-) -> JSONValue:
-    """A body in the layout's terms read back into the contract's: the values taken out
-    of their places, constants dropped, renamed fields under their contract names."""
-    if not isinstance(document, dict):
-        return document
-    for name, _ in CANONICAL_SOURCES.get(role, ()):
-        place = route.place(role, name)
-        if place.where == "body":
-            pop(document, tokens(place.name))
-    for pointer, _ in route.constants:
-        pop(document, tokens(pointer))
-    moved: list[tuple[str, JSONValue]] = []
-    for canonical, source in route.request:
-        if source.kind != "copy":
-            continue
-        value = pop(document, tokens(source.pointer))
-        if not isinstance(value, Missing):
-            moved.append((canonical, value))
-    result: JSONValue = document
-    for pointer, value in moved:
-        result = put(result, tokens(pointer), value)
-    for name, where in CANONICAL_SOURCES.get(role, ()):
-        value = values.get(name, MISSING)
-        if where != "arg" and not isinstance(value, Missing):
-            result = put(result, tokens(where), value)
-    return result
-
-
-def _json(raw: bytes) -> Found:
-    if not raw:
-        return MISSING
-    try:
-        value: JSONValue = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        return MISSING
-    return value
 
 
 def _text(value: Found) -> str | None:

@@ -25,8 +25,8 @@ from urllib.parse import unquote, urlsplit
 
 from conformance.expectations import describe, envelope_problems
 from conformance.generation import is_missing_id
-from conformance.observed import route_pattern
 from conformance.profile import Profile
+from conformance.profile.routing import route_pattern
 from conformance.records import ClauseResult, Exchange, Finding, Verdict
 
 #: Every error response is the JSON envelope and leaks nothing.

@@ -115,7 +115,7 @@ def add_options(parser: pytest.Parser) -> None:
 
 def profile_option(config: pytest.Config) -> Profile:
     """The ``--session-contract-profile``, or a usage error (one line)."""
-    from conformance.profiles import ProfileError, load_profile
+    from conformance.profile import ProfileError, load_profile
 
     variables: dict[str, str] = {}
     for assignment in config.getoption("session_contract_profile_var"):

@@ -65,7 +65,7 @@ class ResponseRecord:
 @dataclass(frozen=True, slots=True)
 class View:
     """A response as the contract's canonical layout would have said it, computed by a
-    profile (:mod:`conformance.layout`); the raw response stays the evidence."""
+    profile (:mod:`conformance.profile.decoding`); the raw response stays the evidence."""
 
     #: The profile that computed it.
     profile: str

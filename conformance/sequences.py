@@ -154,7 +154,7 @@ class Sequence:
         # A layout without users (``users = false``): sessions belong to no one, so both
         # actors are one tenant, and the model expects no isolation between them.
         self.users = (given[0].user, given[1].user if profile.users else given[0].user)
-        self.model = Model(world.judged, users=profile.users)
+        self.model = Model(world.judged, profile)
         for who, session in enumerate(given):
             self.model.adopt(self.users[who], session.session_id, session.metadata, session.phase)
         self.actions: list[Action] = []

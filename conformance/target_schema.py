@@ -24,9 +24,8 @@ from typing import Any
 
 from conformance.client import JSON_TYPE
 from conformance.context import CheckContext, NotApplicable, Undecided
-from conformance.layout import view_of
 from conformance.pointers import MISSING, get, put, tokens
-from conformance.profile import Profile
+from conformance.profile import Profile, view_of
 from conformance.records import Exchange, JSONValue, View
 from conformance.schema_probes import Parts, Probe, SchemaProbes
 from conformance.vendor_document import DocumentError, DocumentSource, read_document

@@ -67,23 +67,23 @@ class DocumentSource:
 
 
 def read_document(
-    source: DocumentSource,
+    document: DocumentSource,
     *,
     timeout: float,
     max_bytes: int = MAX_DOCUMENT_BYTES,
     target: Target | None = None,
 ) -> dict[str, Any]:
-    """The document at ``source``, parsed (JSON or YAML), with a ``paths`` object."""
-    shown = source.describe()
-    if source.kind == FILE:
-        raw = _file(Path(source.where), max_bytes, shown)
-    elif source.kind == ON_TARGET:
+    """The document at ``document``, parsed (JSON or YAML), with a ``paths`` object."""
+    shown = document.describe()
+    if document.kind == FILE:
+        raw = _file(Path(document.where), max_bytes, shown)
+    elif document.kind == ON_TARGET:
         if target is None:
             raise DocumentError(f"{shown}: no target to fetch it from", given=True)
-        raw = _on_target(target, source.where, shown)
+        raw = _on_target(target, document.where, shown)
     else:
-        raw = _url(source.where, timeout, max_bytes, shown)
-    given = source.kind == FILE
+        raw = _url(document.where, timeout, max_bytes, shown)
+    given = document.kind == FILE
     if len(raw) > max_bytes:
         raise DocumentError(f"{shown} is over {max_bytes} bytes", given=given)
     try:

@@ -21,6 +21,7 @@ from typing import Any
 
 from conformance.pointers import tokens
 from conformance.profile import SUCCESS_STATUS, Profile, Route
+from conformance.profile.encoding import body_pointers
 
 INCOMPATIBLE = "incompatible"
 CONTRACT = "contract"
@@ -103,12 +104,7 @@ def _profile_problems(
         if place.where in ("query", "header") and (place.where, place.name.lower()) not in named:
             yield f"{path}: no {place.where} parameter {place.name} (the profile's {value})"
     schema = request_schema(document, operation)
-    pointers = [
-        *(route.place(role, v).name for v in ("user_id", "session_id", "message")
-          if route.place(role, v).where == "body"),
-        *(source.pointer for _, source in route.request if source.kind == "copy"),
-        *(pointer for pointer, _ in route.constants),
-    ]  # fmt: skip
+    pointers = body_pointers(role, route)
     if pointers and schema is None:
         yield f"{route.method} {path}: no JSON request body, but the profile writes {pointers[0]}"
     for pointer in pointers if schema is not None else ():

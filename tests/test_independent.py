@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from conformance.context import Settings
-from conformance.profiles import load_profile
+from conformance.profile import load_profile
 from conformance.records import Verdict
 from conformance.runner import RunFinished, run
 from conformance.target import Target

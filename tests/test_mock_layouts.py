@@ -18,14 +18,12 @@ import pytest
 
 from conformance.cli import main
 from conformance.client_checks.verifier import verify
-from conformance.envelopes import read_error
-from conformance.layout import outgoing
 from conformance.mock.app import plan_in_layout
 from conformance.mock.modes import MockPlan, ModeError
 from conformance.mock.server import start_mock
 from conformance.mock.trace import Trace
-from conformance.profile import Profile
-from conformance.profiles import builtin_names, load_profile
+from conformance.profile import Profile, builtin_names, load_profile, outgoing
+from conformance.profile.envelopes import read_error
 from conformance.records import ClauseResult, ResponseRecord, Verdict
 from conformance.registry import registry
 from conformance.runner import ClauseFinished
@@ -264,7 +262,7 @@ def test_mock_refuses_a_mode_its_layout_cannot_have_in_one_line(
 
 LAYOUT_SUITE = """
 import pytest
-from conformance.profiles import load_profile
+from conformance.profile import load_profile
 from fixtures.clients.python_clients import GoodClient, UndefinedPoller
 
 
@@ -304,7 +302,7 @@ def test_the_session_mock_fixture_serves_and_judges_the_profile_s_layout(tmp_pat
 
 @pytest.mark.parametrize("name", PROFILES)
 def test_a_streamed_run_comes_in_the_layout_s_frames(tmp_path: Path, name: str) -> None:
-    from conformance.layout import view_of
+    from conformance.profile import view_of
     from conformance.records import Exchange, RequestRecord
 
     profile = load_profile(name)

@@ -23,6 +23,8 @@ def test_wheel_contains_specs_and_entry_point(tmp_path: Path) -> None:
                  "session-contract.openapi.yaml"):  # fmt: skip
         assert f"conformance/specs/{spec}" in names
     assert "conformance/reference/app.py" in names
+    assert "conformance/profile/loading.py" in names  # the profile package
+    assert "conformance/profiles/adk.toml" in names  # and its built-in files (package data)
     assert not any(name.startswith(("tests/", "fixtures/")) for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()

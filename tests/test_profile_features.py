@@ -16,9 +16,15 @@ import pytest
 from conformance.client import run_body
 from conformance.context import Settings
 from conformance.kernel import missing_reason as _missing
-from conformance.layout import outgoing, view_of
-from conformance.profile import NotInLayout, Profile
-from conformance.profiles import ProfileError, load_profile, parse_profile
+from conformance.profile import (
+    NotInLayout,
+    Profile,
+    ProfileError,
+    load_profile,
+    outgoing,
+    parse_profile,
+    view_of,
+)
 from conformance.records import Exchange, RequestRecord, ResponseRecord
 from conformance.registry import registry
 

@@ -21,8 +21,7 @@ import pytest
 
 from conformance.client import ContractClient
 from conformance.context import Settings
-from conformance.profile import Profile
-from conformance.profiles import BUILTINS, load_profile, parse_profile
+from conformance.profile import BUILTINS, Profile, load_profile, parse_profile
 from conformance.records import ClauseResult, Exchange, Verdict
 from conformance.reference import ReferenceConfig
 from conformance.reporting.sequence import script

@@ -18,8 +18,16 @@ from conformance.client import ContractClient, run_body
 from conformance.context import Settings
 from conformance.contract import load_document, specs_dir
 from conformance.expectations import error_paths, expect_error, expect_schema, field
-from conformance.profile import CANONICAL, AbsentField, NotInLayout, Profile
-from conformance.profiles import BUILTINS, ProfileError, builtin_names, load_profile
+from conformance.profile import (
+    BUILTINS,
+    CANONICAL,
+    AbsentField,
+    NotInLayout,
+    Profile,
+    ProfileError,
+    builtin_names,
+    load_profile,
+)
 from conformance.records import ClauseResult, Verdict
 from conformance.reference import ReferenceConfig, create_app
 from conformance.runner import RunFinished, run, run_clause, select
@@ -35,6 +43,8 @@ LAYOUT_NOT_APPLICABLE = {
     "VAL-004": "the run's session id travels outside the body, so it has no JSON type",
     "SENT-003": "a null session id cannot travel in a header or a query parameter",
     "SCHEMA-001": "the OpenAPI document describes the canonical layout",
+    "TSCHEMA-001": "the layout's profile names no OpenAPI document of the target's own",
+    "TSCHEMA-002": "the layout's profile names no OpenAPI document of the target's own",
 }
 LAYOUTS = [
     pytest.param("chat-header", chat_header.ChatHeaderApp, id="chat-header"),

@@ -22,8 +22,7 @@ import pytest
 from conformance.cli import main
 from conformance.client import ContractClient
 from conformance.context import Settings
-from conformance.profile import Profile
-from conformance.profiles import ProfileError, load_profile
+from conformance.profile import Profile, ProfileError, load_profile
 from conformance.records import ClauseResult, Exchange, Verdict
 from conformance.reference import ReferenceApp, ReferenceConfig
 from conformance.runner import run_clause, select

@@ -15,8 +15,7 @@ from conformance.client import ContractClient
 from conformance.context import Settings
 from conformance.leftovers import HARNESS_USERS
 from conformance.mutations import Mutation
-from conformance.profile import Profile
-from conformance.profiles import BUILTINS, parse_profile
+from conformance.profile import BUILTINS, Profile, parse_profile
 from conformance.records import Verdict
 from conformance.reference import ReferenceConfig
 from conformance.reference.models import FieldError

@@ -25,8 +25,7 @@ from conformance.context import NotApplicable, Undecided
 from conformance.events import ClauseFinished, Event, RunFinished, RunStarted
 from conformance.kernel import EVIDENCE_SAMPLE, MAX_FINDINGS
 from conformance.mock.trace import Trace
-from conformance.profile import Profile
-from conformance.profiles import ProfileError, builtin_names, load_profile
+from conformance.profile import Profile, ProfileError, builtin_names, load_profile
 from conformance.records import ClauseResult, Finding, RunReport, Verdict
 from conformance.registry import Clause
 from conformance.runner import select

@@ -37,6 +37,9 @@ class Step:
     role: str | None
     user_id: str | None
     session_id: str | None
+    #: The id the answer handed out, if it was a create answered 2xx (read through the
+    #: profile: :attr:`conformance.observed.Seen.created_id`).
+    created: str | None = None
 
     @property
     def started(self) -> float:
@@ -77,8 +80,7 @@ class Step:
         """For a successful create: the session id the response handed to the client."""
         if self.role != "create" or self.status not in (200, 201):
             return None
-        value = self.field("session_id")
-        return value if isinstance(value, str) and value else None
+        return self.created
 
     @property
     def phase(self) -> str | None:
@@ -138,7 +140,7 @@ class TraceView:
             if role not in (None, PREFLIGHT) and not profile.users:
                 user = ""
             item = dataclasses.replace(item, exchange=read.exchange)
-            steps.append(Step(item, role, user, read.session_id))
+            steps.append(Step(item, role, user, read.session_id, read.created_id))
         self.steps = tuple(steps)
 
     def of_role(self, *roles: str) -> tuple[Step, ...]:

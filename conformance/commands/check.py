@@ -25,10 +25,10 @@ from conformance.commands.check_options import add_check_flags, clause_ids_and_u
 from conformance.commands.last_run import LAST, last_seed, remember
 from conformance.commands.report import write_reports
 from conformance.context import Settings
+from conformance.contract import OPENAPI_FILE, specs_dir
 from conformance.exchange_log import ExchangeLog
 from conformance.plan import RunPlan
-from conformance.profile import Profile
-from conformance.profiles import ProfileError, load_profile
+from conformance.profile import Profile, ProfileError, load_profile
 from conformance.progress import console_reporter
 from conformance.records import RunReport, Verdict
 from conformance.redaction import public_url, redactor_for, userinfo_of
@@ -107,6 +107,9 @@ def check_command(args: argparse.Namespace) -> int:
             provision_seconds=args.provision_seconds, token=token, cors_origin=cors_origin
         )
         target = Target(app=create_app(config), token=token, limits=limits, redactor=redactor)
+        # The bundled reference implements the contract's document, so that document is
+        # its own too: the clauses on a target's own schema (TSCHEMA) apply to it.
+        profile = dataclasses.replace(profile, openapi=f"file:{specs_dir() / OPENAPI_FILE}")
     else:
         url = checked_url(args.url)
         if token and userinfo_of(url) is not None:

@@ -22,7 +22,7 @@ from conformance.commands.last_run import LAST
 from conformance.commands.report import add_report_flags
 from conformance.context import Settings
 from conformance.plan import MAX_WORKERS
-from conformance.profiles import builtin_names
+from conformance.profile import builtin_names
 from conformance.redaction import public_url
 from conformance.shard import Shard, ShardError, parse_shard
 from conformance.smoke import SMOKE_MAX_EXAMPLES

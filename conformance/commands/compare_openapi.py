@@ -22,7 +22,7 @@ from conformance.commands.arguments import (
     positive_float,
 )
 from conformance.commands.check import profile_of
-from conformance.profiles import builtin_names
+from conformance.profile import builtin_names
 from conformance.vendor_document import FILE, URL, DocumentError, DocumentSource, read_document
 from conformance.vendor_spec import INCOMPATIBLE, compare
 

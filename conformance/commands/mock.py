@@ -91,8 +91,7 @@ def mock_command(args: argparse.Namespace) -> int:
     from conformance.mock.app import plan_in_layout
     from conformance.mock.modes import MockPlan, ModeError, parse_modes
     from conformance.mock.server import serve_mock
-    from conformance.profile import CANONICAL
-    from conformance.profiles import ProfileError, load_profile
+    from conformance.profile import CANONICAL, ProfileError, load_profile
 
     variables = profile_variables(args.profile_var)
     try:

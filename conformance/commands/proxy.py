@@ -47,7 +47,7 @@ def register(commands: Any) -> None:
 
 
 def proxy_command(args: argparse.Namespace) -> int:
-    from conformance.profiles import ProfileError, load_profile
+    from conformance.profile import ProfileError, load_profile
     from conformance.proxy import Upstream, serve_proxy
 
     try:

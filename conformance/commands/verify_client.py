@@ -76,7 +76,7 @@ def verify_client_command(args: argparse.Namespace) -> int:
     from conformance.client_checks.context import ClientSettings
     from conformance.client_checks.verifier import verify
     from conformance.mock.trace import TraceError, read_trace
-    from conformance.profiles import ProfileError, load_profile
+    from conformance.profile import ProfileError, load_profile
     from conformance.reporting.console import ConsoleReporter
     from conformance.reporting.json_report import write_json_report
     from conformance.runner import RunFinished, UnknownClause, exit_code, select

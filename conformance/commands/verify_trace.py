@@ -64,7 +64,7 @@ def verify_trace_command(args: argparse.Namespace) -> int:
     import dataclasses
 
     from conformance.mock.trace import TraceError, read_trace
-    from conformance.profiles import ProfileError, load_profile
+    from conformance.profile import ProfileError, load_profile
     from conformance.reporting.console import ConsoleReporter
     from conformance.reporting.json_report import write_json_report
     from conformance.runner import RunFinished, UnknownClause, exit_code

@@ -10,9 +10,9 @@ behave as real backends do on a bad day. Modules, lower ones never importing hig
 - ``trace`` (records, writing and validated reading of traces), ``modes``
   (:class:`~conformance.mock.modes.MockPlan`), ``layout`` (a profile seen from the
   client checks: its roles, the id segments of a path);
-- ``inbound`` (a request in a profile's layout -> the contract's), ``outbound`` (the
-  reference's answer -> the layout's), ``translation`` (the two around the reference's
-  dispatch);
+- ``inbound`` (a request in a profile's layout -> the contract's, read by
+  :mod:`conformance.profile.reading`), ``translation`` (around the reference's
+  dispatch: its answer written in the layout by :mod:`conformance.profile.writing`);
 - ``app`` (:class:`~conformance.mock.app.MockApp`: the reference plus recording, modes
   and the layout);
 - ``server`` (serve it in a thread or in the foreground), ``pytest_fixture`` (the

@@ -9,7 +9,7 @@ fields under their contract names, the layout's constants dropped, a reshaped me
 written back as ``{role, parts: [{text}]}``. A value the request lacks becomes what the
 reference refuses: a missing user id is empty (422 at its place), a missing session id
 blank (400 ``SESSION_ID_MISSING``). A layout without users runs every session as
-:data:`SINGLE_USER`. Everything here is derived from the :class:`Profile`.
+:data:`SINGLE_USER`. Everything here is asked of the profile package (:mod:`conformance.profile.reading`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import json
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from conformance.layout import encode
-from conformance.observed import read_request, route_pattern
-from conformance.pointers import MISSING, Found, Missing, get, pop, tokens
-from conformance.profile import CANONICAL, CANONICAL_SOURCES, MessageForm, Profile, Route
-from conformance.records import JSONValue, RequestRecord
+from conformance.pointers import MISSING, Found, Missing
+from conformance.profile import CANONICAL, Profile, Route, encode
+from conformance.profile.reading import contract_body, header_places, read_request
+from conformance.profile.routing import route_pattern
+from conformance.records import RequestRecord
 from conformance.reference.routing import Route as ReferenceRoute
 
 #: The user every session of a layout without users belongs to (never shown: such a
@@ -85,15 +85,7 @@ class Router:
     def header_names(self, template: str) -> tuple[str, ...]:
         """The request headers the routes at ``template`` carry values in (for a CORS
         preflight's ``Access-Control-Allow-Headers``)."""
-        names: list[str] = []
-        for role, route in self.profile.routes:
-            if route.template != template:
-                continue
-            for name, _ in CANONICAL_SOURCES.get(role, ()):
-                place = route.place(role, name)
-                if place.where == "header":
-                    names.append(place.name)
-        return tuple(dict.fromkeys(names))
+        return header_places(self.profile, template)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,55 +116,10 @@ def canonical_request(
         return Canonical(target.method, path, body)  # too long or not JSON: as it came
     if role == "create":
         return Canonical(target.method, path, encode(sent) if body else b"")
-    document = _pruned(role, route, sent)
-    if isinstance(document, dict):
-        if not profile.users:
-            document["user_id"] = SINGLE_USER
-        if route.place(role, "session_id").where != "body":
-            document.setdefault("session_id", BLANK_SESSION)  # a header or query left out
-        message = values.get("message", MISSING)
-        if route.message_form is not None and not isinstance(message, Missing):
-            document["new_message"] = unshaped(route.message_form, message)
+    document = contract_body(
+        profile, role, route, sent, values, no_user=SINGLE_USER, no_session=BLANK_SESSION
+    )
     return Canonical(target.method, path, encode(document))
-
-
-def unshaped(form: MessageForm, message: JSONValue) -> JSONValue:
-    """A message written in ``form`` as the contract writes it (the inverse of
-    :func:`conformance.layout.reshaped`); what the form cannot have come from is left as
-    it is, for the reference to refuse."""
-    value: JSONValue = message
-    if form.wrap:
-        if not isinstance(value, list) or len(value) != 1:
-            return message
-        value = value[0]
-    if not isinstance(value, dict):
-        return message
-    written: dict[str, JSONValue] = {}
-    role: Found = get(value, tokens(form.role)) if form.role else "user"
-    if not isinstance(role, Missing):
-        written["role"] = role
-    text = get(value, tokens(form.text or "/parts"))
-    if isinstance(text, str) and form.text:
-        written["parts"] = [{"text": text}]
-    elif not isinstance(text, Missing):
-        written["parts"] = text
-    return written
-
-
-def _pruned(role: str, route: Route, document: JSONValue) -> JSONValue:
-    """``document`` without the objects that only held the layout's own places (a
-    message at ``/input/messages`` read out of the body leaves ``input`` empty)."""
-    pointers = [pointer for pointer, _ in route.constants]
-    for name, _ in CANONICAL_SOURCES.get(role, ()):
-        place = route.place(role, name)
-        if place.where == "body":
-            pointers.append(place.name)
-    for pointer in pointers:
-        parts = tokens(pointer)
-        for size in range(len(parts) - 1, 0, -1):
-            if get(document, parts[:size]) == {}:
-                pop(document, parts[:size])
-    return document
 
 
 def _text(value: Found, missing: str) -> str:

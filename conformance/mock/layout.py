@@ -2,7 +2,7 @@
 
 A :class:`Layout` is a :class:`~conformance.profile.Profile` seen from the client
 checks: which roles it has, and which path segments of a request are id parameters of
-one of its routes (CLIENT-001 looks for lost ids there). Which role each request played,
+one of its routes (CLIENT-001 looks for lost ids there: :mod:`conformance.profile.routing`). Which role each request played,
 for which user and session, and what its answer said in the contract's terms is read by
 :func:`conformance.observed.observe`, through the same profile (see
 :mod:`conformance.client_checks.view`). The mock serves any profile
@@ -13,12 +13,12 @@ the client checks can judge.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
 
 from conformance.profile import Profile
+from conformance.profile.routing import id_segments, path_segments
 from conformance.reference.validation import is_sentinel
 
-__all__ = ["PREFLIGHT", "SESSION_ROLES", "Layout", "is_sentinel"]
+__all__ = ["PREFLIGHT", "SESSION_ROLES", "Layout", "is_sentinel", "path_segments"]
 
 #: Roles whose request names an existing session.
 SESSION_ROLES = ("get", "delete", "status", "run", "run_stream")
@@ -40,29 +40,4 @@ class Layout:
     def id_segments(self, url: str) -> tuple[tuple[str, str], ...]:
         """The path's id parameters (``user_id``, ``session_id``) and their decoded values,
         for whichever route's template the path fits (whatever the method)."""
-        segments = path_segments(urlsplit(url).path)
-        for _, route in self.profile.routes:
-            params = _match(route.template, segments)
-            if params is not None:
-                return tuple(sorted(params.items()))
-        return ()
-
-
-def path_segments(path: str) -> list[str]:
-    """A raw path's segments, each percent-decoded on its own (``a%2Fb`` stays one)."""
-    if not path.startswith("/"):
-        return [unquote(path)]
-    return [unquote(segment, errors="replace") for segment in path[1:].split("/")]
-
-
-def _match(template: str, segments: list[str]) -> dict[str, str] | None:
-    parts = template.strip("/").split("/")
-    if len(parts) != len(segments):
-        return None
-    params: dict[str, str] = {}
-    for part, segment in zip(parts, segments, strict=True):
-        if part.startswith("{") and part.endswith("}"):
-            params[part[1:-1]] = segment
-        elif part != segment:
-            return None
-    return params
+        return id_segments(self.profile, url)

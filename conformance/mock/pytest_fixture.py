@@ -170,8 +170,7 @@ def session_mock(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ses
 
 def _profile(spec: object, variables: object) -> Profile:
     """The marker's ``profile`` as a :class:`Profile` (a usage error if it is none)."""
-    from conformance.profile import CANONICAL, Profile
-    from conformance.profiles import ProfileError, load_profile
+    from conformance.profile import CANONICAL, Profile, ProfileError, load_profile
 
     if isinstance(spec, Profile):
         return spec

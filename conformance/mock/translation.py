@@ -6,14 +6,14 @@ answer an unknown path 404, another method 405 (``Allow``: the profile's methods
 and a preflight 204 (the layout's id headers allowed) with the reference's own answers;
 otherwise rewrite the request as the contract's (:func:`~.inbound.canonical_request`),
 let the reference — with the mock's modes — answer it, and write that answer in the
-layout (:mod:`~.outbound`). Auth, validation, sentinels, provisioning and the order of
+layout (:mod:`conformance.profile.writing`). Auth, validation, sentinels, provisioning and the order of
 errors are the reference's; the layout only moves where things are.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Protocol
 from urllib.parse import quote, unquote
 
@@ -22,14 +22,14 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Message, Scope
 
 from conformance.mock.inbound import Routed, Router, canonical_request
-from conformance.mock.outbound import (
+from conformance.profile import Profile, Route
+from conformance.profile.writing import (
+    created_headers,
     error_body,
-    frames_in_layout,
-    moved_headers,
+    frame_in_layout,
     success_body,
     success_status,
 )
-from conformance.profile import Profile
 from conformance.records import RequestRecord
 from conformance.reference.body import read_capped
 from conformance.reference.routing import Route as ReferenceRoute
@@ -100,33 +100,32 @@ def in_layout(profile: Profile, routed: Routed | None, response: Response) -> Re
     canonical = json.loads(bytes(response.body))
     raw, extra = success_body(profile, route, canonical)
     headers.update(extra)
-    sid = canonical.get("session_id") if isinstance(canonical, dict) else None
-    if role == "create" and isinstance(sid, str):
-        for where in route.created_id:
-            if where.startswith("header:"):
-                headers[where.removeprefix("header:")] = sid
-        location = _location(profile, canonical, sid)
-        if location is not None:
-            headers["Location"] = location
+    if role == "create":
+        headers.update(created_headers(profile, route, canonical))
     status = success_status(role, route, status)
     if status == 204:
         return Response(b"", 204, headers)
     return Response(json.dumps(raw, separators=(",", ":")), status, headers, "application/json")
 
 
-def _location(profile: Profile, canonical: object, sid: str) -> str | None:
-    """Where the layout's get route names the new session, if the layout has a
-    ``Location`` at all and its get route names sessions by path alone."""
-    if "location" not in profile.features or not profile.has("get"):
-        return None
-    get = profile.route("get")
-    if get.place("get", "session_id").where != "path":
-        return None
-    session = canonical.get("session") if isinstance(canonical, dict) else None
-    user = session.get("user_id") if isinstance(session, dict) else None
-    if profile.users and (get.place("get", "user_id").where != "path" or not isinstance(user, str)):
-        return None
-    return get.path(user_id=user if isinstance(user, str) else None, session_id=sid)
+async def frames_in_layout(
+    profile: Profile, route: Route, chunks: AsyncIterator[bytes]
+) -> AsyncIterator[bytes]:
+    """The reference's ``data: <Event>`` frames, each written as the layout's frame."""
+    buffer = b""
+    async for chunk in chunks:
+        buffer += chunk
+        while b"\n\n" in buffer:
+            frame, buffer = buffer.split(b"\n\n", 1)
+            yield frame_in_layout(profile, route, frame) + b"\n\n"
+    if buffer:
+        yield frame_in_layout(profile, route, buffer)
+
+
+def moved_headers(headers: Mapping[str, str], drop: frozenset[str]) -> dict[str, str]:
+    """The reference's response headers a translated answer keeps (not its framing)."""
+    skipped = drop | {"content-length", "content-type"}
+    return {k: v for k, v in headers.items() if k.lower() not in skipped}
 
 
 async def _bytes(response: StreamingResponse) -> AsyncIterator[bytes]:

@@ -35,8 +35,8 @@ from collections.abc import Sequence
 from urllib.parse import parse_qsl, unquote, urlsplit
 from urllib.parse import quote as percent_encode
 
-from conformance.layout import created_at
 from conformance.pointers import tokens
+from conformance.profile import created_at
 from conformance.records import Exchange, JSONValue
 from conformance.reporting.curl import body_args, header_args, needs, quote, url_word
 from conformance.target import IN_PROCESS_BASE

@@ -1,49 +1,38 @@
-"""Profile files: the built-in profiles, and loading a user's own (TOML or YAML).
+"""Building a :class:`~conformance.profile.model.Profile` from a profile file's parsed keys.
 
-``load_profile("adk")`` loads a built-in (a ``.toml`` file next to this module);
-``load_profile("my-backend.toml")`` loads a file. Either is validated against
-``specs/profile.schema.json`` and then for what a schema cannot say (every ``{...}`` of a
-path is filled, a ``path`` place has its placeholder, every shape named exists). Any
-fault is one :class:`ProfileError` whose message names the file, the key
-(``roles.run.session_id``) and what is wrong. The format is documented in
-``docs/profiles.md``.
+The schema (``specs/profile.schema.json``) has already said the keys are well formed;
+:class:`Builder` checks what a schema cannot say — every ``{...}`` of a path is filled, a
+``path`` place has its placeholder, every shape and value map named exists, a regular
+expression compiles — and raises one :class:`ProfileError` naming the file, the key and
+what is wrong.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
-from jsonschema.exceptions import ValidationError
-
-from conformance.contract import ContractFileError, load_document, specs_dir
 from conformance.pointers import tokens
-from conformance.profile import (
+from conformance.profile.ids import INVENTED_FORMS, IdFormat
+from conformance.profile.model import (
     BUILTIN_ENVELOPES,
     CANONICAL_SOURCES,
     FEATURES,
-    INVENTED_FORMS,
     CodeRule,
     Envelope,
     FieldMap,
     Frames,
-    IdFormat,
     MessageForm,
     Place,
     Profile,
     Route,
     Source,
 )
+from conformance.profile.units import SUFFIXES, Conversion, contract_unit
 
-BUILTINS = Path(__file__).resolve().parent
-SCHEMA_FILE = "profile.schema.json"
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
@@ -51,117 +40,7 @@ class ProfileError(Exception):
     """A profile that cannot be used: missing, unreadable or malformed (one message)."""
 
 
-def builtin_names() -> tuple[str, ...]:
-    return tuple(sorted(path.stem for path in BUILTINS.glob("*.toml")))
-
-
-def load_profile(spec: str, variables: Mapping[str, str] | None = None) -> Profile:
-    """A built-in profile by name, or a profile file by path; ``variables`` override the
-    profile's own (``--profile-var NAME=VALUE``)."""
-    path = Path(spec)
-    builtin = BUILTINS / f"{spec}.toml"
-    if spec in builtin_names():
-        path, origin = builtin, f"built-in profile {spec!r}"
-    elif path.is_file():
-        origin = str(path)
-    else:
-        raise ProfileError(
-            f"no profile {spec!r}: not a built-in ({', '.join(builtin_names())}) and no such file"
-        )
-    return parse_profile(
-        _read(path, origin),
-        origin=origin,
-        name=path.stem,
-        variables=variables,
-        folder=path.resolve().parent,
-    )
-
-
-def _read(path: Path, origin: str) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{origin}: cannot read it: {exc}") from exc
-    try:
-        data = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        kind = "YAML" if path.suffix in (".yaml", ".yml") else "TOML"
-        reason = " ".join(str(exc).split())
-        raise ProfileError(f"{origin}: not valid {kind}: {reason}") from exc
-    if not isinstance(data, dict):
-        raise ProfileError(f"{origin}: the top level must be a table of keys")
-    return data
-
-
-@functools.cache
-def _validator() -> jsonschema.Draft202012Validator:
-    try:
-        schema = load_document(specs_dir() / SCHEMA_FILE)
-    except ContractFileError as exc:
-        raise ProfileError(str(exc)) from exc
-    return jsonschema.Draft202012Validator(schema)
-
-
-def parse_profile(
-    data: dict[str, Any],
-    *,
-    origin: str,
-    name: str,
-    variables: Mapping[str, str] | None = None,
-    folder: Path | None = None,
-) -> Profile:
-    """Validate ``data`` (a parsed profile file) and build the :class:`Profile`; a file
-    its ``openapi`` names is relative to ``folder`` (the profile file's)."""
-    errors = list(_validator().iter_errors(data))
-    if errors:
-        raise ProfileError(f"{origin}: {_explain(max(errors, key=_relevance))}")
-    return _Builder(data, origin, variables or {}, folder).build(name)
-
-
-# -- schema errors, said in the file's own keys ----------------------------------------------
-
-
-def _relevance(error: ValidationError) -> tuple[int, bool]:
-    """The deepest error first; of those, one the schema explains itself (``x-error``)."""
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    return (len(error.absolute_path), "x-error" in schema)
-
-
-def _where(error: ValidationError) -> str:
-    parts = [str(p) for p in error.absolute_path]
-    return ".".join(parts) if parts else "the top level"
-
-
-def _explain(error: ValidationError) -> str:
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    where = _where(error)
-    instance = error.instance
-    if error.validator == "additionalProperties" and isinstance(instance, dict):
-        known = sorted(schema.get("properties", {}))
-        extra = sorted(set(instance) - set(known))
-        listed = f" (known keys: {', '.join(known)})" if known else ""
-        return f"{where}: unknown key {', '.join(repr(k) for k in extra)}{listed}"
-    if error.validator == "required" and isinstance(instance, dict):
-        wanted = error.validator_value if isinstance(error.validator_value, list) else []
-        missing = [k for k in wanted if k not in instance]
-        return f"{where}: missing key {', '.join(repr(k) for k in missing)}"
-    if "propertyNames" in error.absolute_schema_path:
-        bad = error.instance
-        why = schema.get("x-error") or error.message
-        return f"{where}: key {bad!r} {why}"
-    if "x-error" in schema:
-        return f"{where}: {instance!r} {schema['x-error']}"
-    if error.validator in ("anyOf", "oneOf") and error.context:
-        return _explain(max(error.context, key=_relevance))
-    if error.validator == "type":
-        return f"{where}: {instance!r} is not of type {error.validator_value}"
-    return f"{where}: {error.message}"
-
-
-# -- building ---------------------------------------------------------------------------------
-
-
-class _Builder:
+class Builder:
     def __init__(
         self,
         data: dict[str, Any],
@@ -311,12 +190,7 @@ class _Builder:
             template,
             places=route.places,
             request=tuple(
-                (
-                    key,
-                    Source("absent", value=v["absent"])
-                    if isinstance(v, dict)
-                    else Source("copy", v),
-                )
+                (key, self.request_field(f"{at}.request.{key}", key, v))
                 for key, v in spec.get("request", {}).items()
             ),
             constants=tuple(
@@ -330,6 +204,30 @@ class _Builder:
             success_status=spec.get("success_status"),
             created_id=tuple(spec.get("created_id", ())),
         )
+
+    def request_field(self, where: str, canonical: str, spec: Any) -> Source:
+        """Where a request's field goes: a pointer, ``{to, unit}`` or ``{absent}``."""
+        if isinstance(spec, str):
+            return Source("copy", spec)
+        if "unit" in spec:
+            return Source(
+                "unit",
+                spec["to"],
+                spec["unit"],
+                unit=self.conversion(where, canonical, spec["unit"]),
+            )
+        return Source("absent", value=spec["absent"])
+
+    def conversion(self, where: str, canonical: str, unit: str) -> Conversion:
+        """The conversion for the contract's field ``canonical`` (its unit by its name)."""
+        contract = contract_unit(canonical)
+        if contract is None:
+            suffixes = ", ".join(SUFFIXES)
+            raise self.error(
+                f"{where}.unit",
+                f"{canonical} is no duration of the contract (its name ends in none of {suffixes})",
+            )
+        return Conversion(contract, unit)
 
     def frames(self, at: str, spec: dict[str, Any]) -> Frames | None:
         table = spec.get("frames")
@@ -383,12 +281,15 @@ class _Builder:
         entries: list[tuple[str, Source]] = []
         for key, spec in mapping.items():
             where = f"{at}.{key}"
-            entries.append((key, self.source(where, spec)))
+            entries.append((key, self.source(where, key, spec)))
         return tuple(entries)
 
-    def source(self, where: str, spec: Any) -> Source:
+    def source(self, where: str, canonical: str, spec: Any) -> Source:
         if isinstance(spec, str):
             return Source("copy", spec)
+        if "unit" in spec:
+            conversion = self.conversion(where, canonical, spec["unit"])
+            return Source("unit", spec["from"], spec["unit"], unit=conversion)
         if "const" in spec:
             return Source("const", value=json.dumps(self.fill_json(where, spec["const"])))
         if "as" in spec:

@@ -11,18 +11,20 @@ are renamed on the way out, and how the answer reads back in the contract's term
 The canonical layout of the contract is itself just the default profile,
 :data:`CANONICAL` (the built-in ``canonical`` profile file loads to an equal object). Its
 routes have no mappings at all, and the client sends and reads canonical exchanges
-byte for byte. Profiles are loaded from TOML or YAML by :mod:`conformance.profiles`.
+byte for byte. Plain data only: loading is :mod:`~conformance.profile.loading`, and
+requests and answers go through the layout in :mod:`~conformance.profile.encoding` and
+:mod:`~conformance.profile.decoding`.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import re
-import uuid
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from conformance.profile.ids import ANY_ID, IdFormat
+from conformance.profile.units import Conversion
 from conformance.records import JSONValue
 
 ROLES = ("create", "get", "list", "delete", "status", "run", "run_stream")
@@ -55,74 +57,6 @@ CANONICAL_SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
 SUCCESS_STATUS = {"create": 201}
 
 
-def _prefixed(rng: random.Random) -> str:
-    return f"sc-{rng.getrandbits(64):016x}"
-
-
-def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-
-def _hex32(rng: random.Random) -> str:
-    return f"{rng.getrandbits(128):032x}"
-
-
-def _hex16(rng: random.Random) -> str:
-    return f"{rng.getrandbits(64):016x}"
-
-
-def _digits(rng: random.Random) -> str:
-    return str(rng.randrange(10**17, 10**18))
-
-
-#: Ids a pattern format may invent, tried in this order: the first the pattern admits.
-_INVENTED = (_prefixed, _uuid, _hex32, _hex16, _digits)
-#: What a pattern format must admit at least one of (for messages).
-INVENTED_FORMS = "sc-<16 hex>, a UUID, 32 hex digits, 16 hex digits or 18 decimal digits"
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-@dataclass(frozen=True, slots=True)
-class IdFormat:
-    """The format of the target's session ids: ``any`` (the contract's opaque ids),
-    ``uuid`` (RFC 9562 text form) or ``pattern`` (a regular expression, matched in full).
-    Ids the harness invents (never-created, client-chosen) follow it, so that a lookup
-    really happens (CONTRACT.md, "Precisions")."""
-
-    kind: str = "any"
-    pattern: str = ""
-
-    def admits(self, text: str) -> bool:
-        if self.kind == "uuid":
-            return _UUID.fullmatch(text.lower()) is not None
-        if self.kind == "pattern":
-            return re.fullmatch(self.pattern, text) is not None
-        return True
-
-    def invent(self, rng: random.Random) -> str:
-        """A fresh id in this format, drawn from ``rng`` (the default: ``sc-<16 hex>``)."""
-        if self.kind == "uuid":
-            return _INVENTED[1](rng)
-        for make in _INVENTED:
-            state = rng.getstate()
-            made = make(rng)
-            if self.admits(made):
-                return made
-            rng.setstate(state)
-        raise ValueError(f"the pattern {self.pattern!r} admits none of {INVENTED_FORMS}")
-
-    def inventable(self) -> bool:
-        """Whether :meth:`invent` can make an id in this format."""
-        probe = random.Random(0)
-        return any(self.admits(make(probe)) for make in _INVENTED)
-
-    def describe(self) -> str:
-        return {"uuid": "a UUID", "pattern": f"matching {self.pattern!r}"}.get(self.kind, "any")
-
-
-ANY_ID = IdFormat()
-
-
 @dataclass(frozen=True, slots=True)
 class Frames:
     """Which frames of a stream hold Events, and where: only frames whose ``event:`` name
@@ -150,18 +84,6 @@ class MessageForm:
     role: str = "/role"
     wrap: bool = False
     string: bool = False
-
-
-class NotInLayout(Exception):
-    """What a check asked for is not expressible in the profile's layout: a value a
-    request cannot carry there (a null session id in a header), or a response field
-    the layout does not have. An example that raises it is skipped; a clause that
-    raises it is ``not_applicable``, with this reason."""
-
-
-class AbsentField(NotInLayout):
-    """A check read a response field the profile's layout does not have: nothing a later
-    example could change, so the clause is ``not_applicable``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,19 +121,25 @@ class Source:
     ``copy`` the value at ``pointer``; ``const`` the JSON ``value``; ``convert`` the value
     at ``pointer`` through the conversion named ``value`` (``rfc3339``: epoch seconds to
     an RFC 3339 time); ``parts`` the text at ``pointer`` as the contract's ``parts``
-    (``[{"text": ...}]``; of a list of content blocks, the text ones); ``shape`` / ``each`` the object (each element of the array) at
-    ``pointer`` through the profile's shape named ``value``; ``count`` the elements of
+    (``[{"text": ...}]``; of a list of content blocks, the text ones); ``shape`` /
+    ``each`` the object (each element of the array) at ``pointer`` through the
+    profile's shape named ``value``; ``count`` the elements of
     the array at ``pointer`` matching ``where`` (``value``, when given: the JSON count of
     a missing or null array); ``header`` the response header named
     ``value``; ``map`` the value at ``pointer`` through the profile's value map named
     ``value`` (a target's enum value as the contract's; one the map does not name is
-    left as it is); ``absent`` the layout has no such field (``value`` says why).
+    left as it is); ``unit`` the number at ``pointer`` in the layout's unit, converted
+    to the contract's (``unit``; in a request's field map: the contract's number
+    written at ``pointer`` in the layout's unit); ``absent`` the layout has no such
+    field (``value`` says why).
     """
 
     kind: str
     pointer: str = ""
     value: str = ""
     where: tuple[tuple[str, str], ...] = ()
+    #: For ``unit``: between the contract's unit and the layout's.
+    unit: Conversion | None = None
 
     def constant(self) -> JSONValue:
         return json.loads(self.value)  # type: ignore[no-any-return]
@@ -242,7 +170,8 @@ class Route:
     template: str
     #: Value name -> :class:`Place`, for those not where the contract keeps them.
     places: tuple[tuple[str, Place], ...] = ()
-    #: Canonical body pointer -> profile body pointer (``copy``) or ``absent``.
+    #: Canonical body pointer -> profile body pointer (``copy``, or ``unit``: converted) or
+    #: ``absent``.
     request: FieldMap = ()
     #: Profile body pointer -> JSON text, added to every JSON object body.
     constants: tuple[tuple[str, str], ...] = ()

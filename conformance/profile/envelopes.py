@@ -1,7 +1,7 @@
 """Error envelopes: reading a target's error answer in the contract's terms.
 
 The contract's envelope is ``{ok: false, error: CODE, message, details?}``. A profile may
-name another :class:`~conformance.profile.Envelope`: RFC 9457 ``application/problem+json``
+name another :class:`~conformance.profile.model.Envelope`: RFC 9457 ``application/problem+json``
 (``title``/``detail``, a ``code`` member or a code by status, field errors in an
 ``errors`` member) or FastAPI's ``{"detail": "..."}`` (a list of ``{loc, msg}`` for a
 422). :func:`read_error` turns an answer into the canonical envelope (the *view* the
@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conformance.pointers import MISSING, get, render, tokens
-from conformance.profile import Envelope, mapped
+from conformance.profile.model import Envelope, mapped
 from conformance.records import JSONValue, ResponseRecord
 
 #: FastAPI's first ``loc`` item for a parameter, and the contract's pointer prefix for it.

@@ -1,6 +1,6 @@
-"""The reference's answers said in a profile's layout: what the mock sends back.
+"""Writing: the contract's answers said in a profile's layout (what the mock sends back).
 
-The inverse of :func:`conformance.layout.view_of`, so that a client reading the mock
+The inverse of :func:`conformance.profile.decoding.view_of`, so that a client reading the mock
 through the profile sees what the reference said. A success body is written through the
 role's ``response`` mapping backwards (each ``copy`` source gets the canonical value at
 its pointer, a ``shape``/``each`` its object or array written through the shape, a
@@ -9,7 +9,7 @@ back, ``parts`` joined to their text, a ``header`` source a response header; ``c
 and ``absent`` fields are the view's own and write nothing); the role's success status
 replaces the contract's; a stream's events are written frame by frame through the
 route's ``frame`` or ``frames``. An error is written in the profile's
-:class:`~conformance.profile.Envelope` (its pointers, its media type), its field-error
+:class:`~conformance.profile.model.Envelope` (its pointers, its media type), its field-error
 pointers moved to the layout's places; where the envelope has no code member, the
 message is chosen so that the envelope's code rules read the reference's code back.
 Everything here is derived from the :class:`Profile`.
@@ -20,12 +20,19 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from collections.abc import AsyncIterator, Mapping
 
-from conformance.envelopes import read_error
-from conformance.layout import encode, pointer_pairs
-from conformance.pointers import MISSING, Found, Missing, get, put, render, tokens
-from conformance.profile import SUCCESS_STATUS, Envelope, FieldMap, Frames, Profile, Route
+from conformance.pointers import MISSING, Found, Missing, get, put, tokens
+from conformance.profile.encoding import encode
+from conformance.profile.envelopes import read_error
+from conformance.profile.field_errors import layout_pointer
+from conformance.profile.model import (
+    SUCCESS_STATUS,
+    Envelope,
+    FieldMap,
+    Frames,
+    Profile,
+    Route,
+)
 from conformance.records import JSONValue, ResponseRecord
 
 #: The object key that stands for a ``*`` of a ``frames.each`` pointer (a graph node's
@@ -65,6 +72,8 @@ def unbuild(
             written = value
         elif source.kind == "convert":
             written = _epoch(value)
+        elif source.kind == "unit" and source.unit is not None:
+            written = source.unit.to_layout(value, whole=False)
         elif source.kind == "parts":
             written = _joined(value)
         elif source.kind == "shape":
@@ -106,20 +115,6 @@ def _joined(value: JSONValue) -> JSONValue:
 
 
 # -- streams ----------------------------------------------------------------------------------
-
-
-async def frames_in_layout(
-    profile: Profile, route: Route, chunks: AsyncIterator[bytes]
-) -> AsyncIterator[bytes]:
-    """The reference's ``data: <Event>`` frames, each written as the layout's frame."""
-    buffer = b""
-    async for chunk in chunks:
-        buffer += chunk
-        while b"\n\n" in buffer:
-            frame, buffer = buffer.split(b"\n\n", 1)
-            yield frame_in_layout(profile, route, frame) + b"\n\n"
-    if buffer:
-        yield frame_in_layout(profile, route, buffer)
 
 
 def frame_in_layout(profile: Profile, route: Route, frame: bytes) -> bytes:
@@ -229,25 +224,36 @@ def _loc(pointer: str) -> JSONValue:
     return ["body", *parts]
 
 
-def layout_pointer(role: str | None, route: Route | None, pointer: str) -> str:
-    """A contract pointer as the layout's (the inverse of
-    :func:`conformance.layout.canonical_pointer`): ``/session_id`` -> ``/sessionId``,
-    ``/path/session_id`` -> ``/header/X-Session-ID``."""
-    if role is None or route is None:
-        return pointer
-    try:
-        parts = tokens(pointer)
-    except ValueError:
-        return pointer
-    best: tuple[int, tuple[str, ...]] | None = None
-    for profile_parts, canonical_parts in pointer_pairs(role, route):
-        size = len(canonical_parts)
-        if parts[:size] == canonical_parts and (best is None or size > best[0]):
-            best = (size, (*profile_parts, *parts[size:]))
-    return pointer if best is None else render(list(best[1]))
+def created_headers(profile: Profile, route: Route, canonical: JSONValue) -> dict[str, str]:
+    """The headers a create answer names the new session in, in the layout: each
+    ``header:NAME`` of the route's ``created_id``, and a ``Location`` where the layout has
+    one (its get route names sessions by path alone)."""
+    sid = canonical.get("session_id") if isinstance(canonical, dict) else None
+    if not isinstance(sid, str):
+        return {}
+    headers = {
+        where.removeprefix("header:"): sid
+        for where in route.created_id
+        if where.startswith("header:")
+    }
+    location = _location(profile, canonical, sid)
+    if location is not None:
+        headers["Location"] = location
+    return headers
 
 
-def moved_headers(headers: Mapping[str, str], drop: frozenset[str]) -> dict[str, str]:
-    """The reference's response headers a translated answer keeps (not its framing)."""
-    skipped = drop | {"content-length", "content-type"}
-    return {k: v for k, v in headers.items() if k.lower() not in skipped}
+def _location(profile: Profile, canonical: JSONValue, sid: str) -> str | None:
+    """Where the layout's get route names the new session, if the layout has a
+    ``Location`` at all and its get route names sessions by path alone."""
+    if "location" not in profile.features or not profile.has("get"):
+        return None
+    get_route = profile.route("get")
+    if get_route.place("get", "session_id").where != "path":
+        return None
+    session = canonical.get("session") if isinstance(canonical, dict) else None
+    user = session.get("user_id") if isinstance(session, dict) else None
+    if profile.users and (
+        get_route.place("get", "user_id").where != "path" or not isinstance(user, str)
+    ):
+        return None
+    return get_route.path(user_id=user if isinstance(user, str) else None, session_id=sid)
