@@ -21,8 +21,8 @@ import pytest
 
 from conformance.client import ContractClient
 from conformance.context import Settings
-from conformance.profile import BUILTINS, Profile, load_profile, parse_profile
-from conformance.records import ClauseResult, Exchange, Verdict
+from conformance.profile import BUILTINS, Profile, load_profile, parse_profile, view_of
+from conformance.records import ClauseResult, Exchange, RequestRecord, ResponseRecord, Verdict
 from conformance.reference import ReferenceConfig
 from conformance.reporting.sequence import script
 from conformance.runner import RunFinished, run, run_clause, select
@@ -112,6 +112,29 @@ def test_a_script_under_a_profile_replays_in_bash_and_shows_the_bug(tmp_path: Pa
     final = ran.stdout.rsplit("HTTP/1.1 ", 1)[1]
     assert final[:3] == str(finding.exchange.status), ran.stdout  # type: ignore[union-attr]
     assert not final.startswith("404"), ran.stdout
+
+
+def test_a_scripts_comments_name_the_status_curl_shows_and_the_one_the_profile_reads() -> None:
+    # LangGraph's create answers 200, which its profile reads as the contract's 201: the
+    # comment says both, so that the 200 curl prints is not taken for a discrepancy.
+    profile = load_profile("langgraph", {"assistant": "echo"})
+    thread = "0b5c1e5e-7a51-4a4b-9d0e-0d1a2b3c4d5e"
+    json_type = (("content-type", "application/json"),)
+
+    def exchange(index: int, role: str, method: str, path: str, status: int, body: str) -> Exchange:
+        request = RequestRecord(method, f"http://127.0.0.1:8000{path}", json_type, b"{}")
+        sent = Exchange(index, request, ResponseRecord(status, json_type, body.encode()))
+        return Exchange(index, request, sent.response, view=view_of(profile, role, sent), role=role)
+
+    created = exchange(0, "create", "POST", "/threads", 200, f'{{"thread_id": "{thread}"}}')
+    got = exchange(1, "get", "GET", f"/threads/{thread}", 404, '{"detail": "Thread not found"}')
+    assert created.status == 201  # the canonical view's status
+    lines = script([created, got], expected="200")
+    assert "# 1. POST /threads -> answered 200 (the contract's 201)" in lines
+    assert "# 2. GET /threads/${SESSION_1} -> answered 404; expected: 200" in lines
+    (capture,) = [line for line in lines if line.startswith("SESSION_1=$(")]
+    assert '["thread_id"]' in capture  # read where LangGraph's create names the thread
+    assert "session_id" not in capture
 
 
 # -- 10: no list route ------------------------------------------------------------------------

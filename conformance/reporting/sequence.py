@@ -19,6 +19,8 @@ again, in order. What ties the steps together is shown as shell variables:
   the ``Location``: :attr:`View.created_id`), and the ids travel in the profile's own
   places (``X-User-ID``, ``?id=``), as the recorded requests sent them.
 
+Each step's comment names the status the target answered, as curl will print it, and the
+status the profile reads it as where that differs (``answered 200 (the contract's 201)``).
 A status poll that answered ``ready: true`` becomes a bounded wait loop, so the script
 works where sessions take time to provision. Every step but the last prints its status
 code; the last, the request that broke the clause, prints the whole answer (``curl -i``)
@@ -118,9 +120,11 @@ def script(steps: Sequence[Exchange], *, expected: str = "") -> list[str]:
 def _comment(number: int, step: Exchange, names: _Names, expected: str) -> str:
     request = step.request
     path = _url(request.url, names, origin=False)
-    answered = (
-        f"answered {step.status}" if step.response is not None else "got no answer (see above)"
-    )
+    answered = "got no answer (see above)"
+    if step.response is not None:
+        answered = f"answered {step.response.status}"  # what curl will show
+        if step.status != step.response.status:  # a profile reads it as another status
+            answered += f" (the contract's {step.status})"
     tail = f"; expected: {expected}" if expected else ""
     return f"# {number}. {request.method} {path} -> {answered}{tail}"
 
