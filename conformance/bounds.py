@@ -18,7 +18,7 @@ from __future__ import annotations
 import ssl
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -29,16 +29,24 @@ import httpx
 _local = threading.local()
 
 
+#: How often a read waiting on a silent target looks whether the run was stopped (s).
+STOP_POLL = 0.25
+
+
 @contextmanager
-def exchange_deadline(at: float | None) -> Iterator[None]:
+def exchange_deadline(
+    at: float | None, stopped: Callable[[], bool] | None = None
+) -> Iterator[None]:
     """Within the block, this thread's socket operations end by ``at`` (``time.monotonic``
-    reading; None: no deadline)."""
-    previous = getattr(_local, "at", None)
-    _local.at = at
+    reading; None: no deadline), and a read waiting for the target ends within
+    :data:`STOP_POLL` of ``stopped()`` turning true (the run was interrupted: a lane must
+    not wait out a hung target's read timeout)."""
+    previous = getattr(_local, "at", None), getattr(_local, "stopped", None)
+    _local.at, _local.stopped = at, stopped
     try:
         yield
     finally:
-        _local.at = previous
+        _local.at, _local.stopped = previous
 
 
 def remaining() -> float | None:
@@ -61,7 +69,21 @@ class _BoundedStream(httpcore.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _clamp(timeout, httpcore.ReadTimeout))
+        stopped: Callable[[], bool] | None = getattr(_local, "stopped", None)
+        if stopped is None:
+            return self._inner.read(max_bytes, _clamp(timeout, httpcore.ReadTimeout))
+        until = None if timeout is None else time.monotonic() + timeout
+        while True:  # in slices, looking between them whether the run was stopped
+            left = None if until is None else max(0.0, until - time.monotonic())
+            limit = _clamp(left, httpcore.ReadTimeout)
+            piece = STOP_POLL if limit is None else min(limit, STOP_POLL)
+            try:
+                return self._inner.read(max_bytes, piece)
+            except httpcore.ReadTimeout:
+                if stopped():
+                    raise httpcore.ReadError("the run was stopped") from None
+                if limit is not None and limit <= STOP_POLL:
+                    raise
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, _clamp(timeout, httpcore.WriteTimeout))

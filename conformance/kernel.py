@@ -110,7 +110,11 @@ def decide(clause: Clause, client: ContractClient, settings: Settings) -> Decisi
         verdict, summary, why = Verdict.ERROR, str(exc), Why.UNDECIDED
     except RunDeadlinePassed as exc:
         verdict, why = Verdict.ERROR, Why.DEADLINE
-        summary = f"not decided: the run's deadline (--deadline) passed ({exc})"
+        summary = (
+            f"not decided: the run was interrupted ({exc})"
+            if target.deadline.stopped()
+            else f"not decided: the run's deadline (--deadline) passed ({exc})"
+        )
     except TargetError as exc:
         verdict, summary, why = Verdict.ERROR, f"{NO_ANSWER}: {exc}", Why.NO_ANSWER
     except Exception as exc:

@@ -142,6 +142,8 @@ class Watch:
             clause, shown = SENTINEL_CREATE, body_id
         else:
             return
+        if status == 404 and _routes_elsewhere(exchange.request.url):
+            return  # a route 404: the path did not reach the session's route
         self._count(clause)
         if not (200 <= status < 300 or status == 404):
             return
@@ -254,3 +256,15 @@ def roles_of(
         return None
 
     return role_of
+
+
+def _routes_elsewhere(url: str) -> bool:
+    """Whether a segment of ``url``'s path may not be routed as one segment: it decodes
+    to a slash or a backslash, or is a dot segment (``..%2Fx`` as a user id). A server
+    may decode or normalize it before routing (Starlette decodes ``%2F``) and answer that
+    no route matched: such a 404 says nothing of how a sentinel session id was treated."""
+    segments = urlsplit(url).path.split("/")
+    return any(
+        "/" in (decoded := unquote(segment)) or "\\" in decoded or decoded in (".", "..")
+        for segment in segments
+    )

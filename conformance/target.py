@@ -190,7 +190,7 @@ class Target:
         chunks: list[bytes] = []
         error: TargetError | None = None
         try:
-            with exchange_deadline(at):
+            with exchange_deadline(at, self.deadline.stopped):
                 answer = self._client.send(request, stream=True, auth=self._auth if auth else None)
                 try:
                     error = self._headers_error(request, answer) or self._read(
@@ -200,6 +200,9 @@ class Target:
                     answer.close()
         except httpx.HTTPError as exc:
             error = self._explain(request, exc, at, run_at)
+            if self.deadline.stopped():  # cut short because the run was interrupted
+                where = self.redactor.text(f"{method} {path}")
+                error = RunDeadlinePassed(f"{where} cut short: the run was interrupted")
             partial = None if answer is None else (answer, b"".join(chunks), True)
             self._record(request, partial, str(error), started, viewer, role)
             raise error from exc

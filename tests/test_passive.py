@@ -40,3 +40,14 @@ def test_a_trace_read_through_the_profile_carries_its_role_on_the_exchange() -> 
     assert [item.exchange.role for item in seen] == ["delete", None]
     assert [item.role for item in seen] == ["delete", None]
     assert seen[0].session_id == "s1"
+
+
+def test_a_route_404_for_a_path_that_routes_elsewhere_is_no_sentinel_lookup() -> None:
+    # ERR-007's hostile user id '../x' (..%2Fx): Starlette decodes it before routing, so
+    # the 404 says no route matched, not that the sentinel session id was looked up.
+    watch = Watch(roles=roles_of(CANONICAL, BASE))
+    watch.judge([_exchange("DELETE", "/users/..%2Fx/sessions/undefined", "delete")], "ERR-007")
+    assert watch.seen.get("SENT-001", []) == []
+    watch.judge([_exchange("DELETE", "/users/u1/sessions/undefined", "delete")], "ERR-007")
+    (finding,) = watch.seen["SENT-001"]
+    assert "named the sentinel session id 'undefined' and was answered 404" in finding.message
