@@ -2,11 +2,12 @@
 
 One exploration decides every clause of the ``stateful`` family: it runs once per target
 and settings (:func:`explore`), seeded from the run's seed and the family, so
-``--clause STATE-003`` alone sends the same requests. Its sequences are split over
-:data:`LANES` lanes, whatever ``--workers`` is: each lane is a search of its own (its
+``--clause STATE-003`` alone sends the same requests. Its sequences are split over up
+to :data:`LANES` lanes, whatever ``--workers`` is: each lane is a search of its own (its
 seed, its users, its ready sessions, a target lane of its own) and ``--workers`` of them
 run at once, so a slow target's waits overlap and the same seed still sends the same
-requests in each lane. When a round of the lanes finds violations, each violated clause
+requests in each lane (hypothesis opens every search with its simplest sequence, the
+same in every lane: only the first lane explores it). When a round of the lanes finds violations, each violated clause
 is shrunk (its first lane's) and *muted* (the sessions a muted clause's violation casts
 doubt on are no longer judged), and the lanes search again for the others.
 ``--stateful-budget`` bounds the exploration's time besides its count of sequences: past
@@ -44,9 +45,11 @@ hypothesis_guard.guard()
 #: thin to decide its clauses (measured: 10 sequences of 50 steps found each stateful
 #: mutant at 57 of 60 seeds; 3 sequences at 34 of 60).
 MIN_SEQUENCES = 10
-#: The lanes the exploration's sequences are split over (a fixed number: what the
-#: exploration sends does not depend on how many run at once).
-LANES = 8
+#: The most lanes the exploration's sequences are split over: one sequence each up to
+#: this many, then more each (fixed by the count of sequences alone: what the exploration
+#: sends does not depend on how many lanes run at once). Measured behind a proxy adding
+#: 200 ms, the default exploration took 45 s in 8 lanes, 29 s in 25.
+LANES = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +103,7 @@ def _lanes(ctx: CheckContext, muted: set[str]) -> list[_Lane]:
     lanes = []
     for number in range(min(LANES, total)):
         examples = total // LANES + (1 if number < total % LANES else 0)
-        if number:  # hypothesis opens every search with its simplest sequence: one will do
+        if number:  # and one more, the simplest, left out (Search.skip_first)
             examples += 1
         seed_value = base if number == 0 else _lane_seed(base, number)
         target = ctx.client.target.lane(ctx.client.target.deadline)
@@ -131,7 +134,10 @@ def _explore(ctx: CheckContext) -> Exploration:
     try:
         with ThreadPoolExecutor(threads, thread_name_prefix="sc-stateful") as pool:
             for _ in CLAUSES:
-                searches = [Search(lane.world, lane.seed, lane.examples, until) for lane in lanes]
+                searches = [
+                    Search(lane.world, lane.seed, lane.examples, until, skip_first=number > 0)
+                    for number, lane in enumerate(lanes)
+                ]
                 list(pool.map(_search, searches))
                 sequences += sum(search.sequences for search in searches)
                 steps += sum(search.steps for search in searches)

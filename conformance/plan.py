@@ -14,7 +14,7 @@ from conformance.registry import Clause
 from conformance.target import Target
 
 #: The most lanes a run opens, whatever the target.
-MAX_WORKERS = 16
+MAX_WORKERS = 32
 
 
 @dataclass(frozen=True, slots=True)
