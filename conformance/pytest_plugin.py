@@ -105,6 +105,22 @@ class ContractRun:
         self.no_client_ids: bool = config.getoption("session_contract_no_client_ids")
         self.strict: bool = config.getoption("session_contract_strict")
         self.workers: int | None = config.getoption("session_contract_workers")
+        if self.workers is not None:
+            from conformance.plan import MAX_WORKERS
+
+            if not 1 <= self.workers <= MAX_WORKERS:
+                raise pytest.UsageError(
+                    f"--session-contract-workers: 1 to {MAX_WORKERS}, not {self.workers}"
+                )
+        from conformance.redaction import redactor_for
+
+        try:  # now, so a bad name is one usage error, not an error per item
+            self.redactor = redactor_for(
+                config.getoption("session_contract_redact_header"),
+                config.getoption("session_contract_redact_field"),
+            )
+        except ValueError as exc:
+            raise pytest.UsageError(f"--session-contract-redact-*: {exc}") from exc
         # Imported now, so a bad MODULE:APP is one usage error, not an error per item.
         self.app: Any = load_app(self.app_path, config) if self.app_path else None
         self.profile = profile_option(config)
@@ -164,7 +180,6 @@ class ContractRun:
         """The run's plan, from the plugin's options, as ``check`` makes one from its flags."""
         from conformance.context import Settings
         from conformance.plan import RunPlan
-        from conformance.redaction import redactor_for
         from conformance.runner import select
         from conformance.target import Limits, Target
 
@@ -174,10 +189,7 @@ class ContractRun:
             request_deadline=config.getoption("session_contract_request_deadline"),
             max_response_bytes=config.getoption("session_contract_max_response_bytes"),
         )
-        redactor = redactor_for(
-            config.getoption("session_contract_redact_header"),
-            config.getoption("session_contract_redact_field"),
-        )
+        redactor = self.redactor
         if self.url is not None:
             target = Target(self.url, token=self.token, limits=limits, redactor=redactor)
         else:

@@ -204,6 +204,22 @@ def test_inert_without_its_options(pytester: pytest.Pytester) -> None:
         (["--session-contract-app", "nowhere_module:app"], "cannot import nowhere_module"),
         (["--session-contract-app", "sample_service.app:nope"], "has no attribute 'nope'"),
         (["--session-contract-url", "http://x", "--session-contract-seed", "-1"], "0 or more"),
+        (
+            ["--session-contract-url", "http://x", "--session-contract-profile", "nope"],
+            "--session-contract-profile: no profile 'nope'",
+        ),
+        (
+            ["--session-contract-url", "http://x", "--session-contract-profile-var", "novalue"],
+            "write NAME=VALUE",
+        ),
+        (
+            ["--session-contract-url", "http://x", "--session-contract-workers", "0"],
+            "--session-contract-workers: 1 to 32, not 0",
+        ),
+        (
+            ["--session-contract-url", "http://x", "--session-contract-redact-field", "session_id"],
+            "cannot redact field session_id",
+        ),
     ],
 )
 def test_bad_options_are_usage_errors(
@@ -222,3 +238,112 @@ def test_the_plugin_is_loaded_from_the_installed_entry_point(pytester: pytest.Py
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--help")
     result.stdout.fnmatch_lines(["*--session-contract-url=URL*"])
     assert sys.executable  # the same interpreter, whose environment has the package
+
+
+# -- check's own engine: profile, workers, bounds, redaction, replay ----------------------
+
+
+def test_one_lane_or_many_the_same_outcomes(team: pytest.Pytester) -> None:
+    """``--session-contract-workers``: the items run through ``check``'s engine, in lanes;
+    one lane decides every selected clause as many do."""
+    team.makepyfile(broken_service=BROKEN_SERVICE)
+    args = ("--session-contract-app", "broken_service:app", "--session-contract-seed", "5",
+            "-k", "LIFE-00 or ID-00", "-q")  # fmt: skip
+    many = _pytest(team, *args, "--session-contract-workers", "8")
+    one = _pytest(team, *args, "--session-contract-workers", "1")
+    assert many.parseoutcomes() == one.parseoutcomes()
+    assert many.parseoutcomes()["failed"] >= 1  # the broken service's run on a made-up id
+    failed = sorted(line for line in many.outlines if line.startswith("FAILED"))
+    assert failed == sorted(line for line in one.outlines if line.startswith("FAILED"))
+
+
+def test_a_redacted_field_is_in_no_failure_block(team: pytest.Pytester) -> None:
+    """``--session-contract-redact-field``: what a field of the backend's own holds shows
+    nowhere, as with ``check``'s flag; the failure block is still the run's."""
+    team.makepyfile(broken_service=BROKEN_SERVICE, keyed_service=KEYED_SERVICE)
+    args = ("--session-contract-app", "keyed_service:app", "--session-contract-seed", "5",
+            "-k", "LIFE-001")  # fmt: skip
+    shown = _pytest(team, *args)
+    shown.assert_outcomes(failed=1, deselected=CLAUSES + 1)
+    assert "s3cret-value" in shown.stdout.str()  # the answer's field, in the failure block
+    hidden = _pytest(team, *args, "--session-contract-redact-field", "api_key")
+    hidden.assert_outcomes(failed=1, deselected=CLAUSES + 1)
+    out = hidden.stdout.str() + hidden.stderr.str()
+    assert "s3cret-value" not in out
+    assert '"api_key":"[REDACTED]"' in out.replace(" ", "")
+    assert "  Replay:    pytest " in out
+
+
+#: The broken service, every JSON answer carrying a secret of the backend's own.
+KEYED_SERVICE = """
+import json
+
+from broken_service import app as inner
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return await inner(scope, receive, send)
+    start, chunks = {}, []
+
+    async def keyed(message):
+        if message["type"] == "http.response.start":
+            start.update(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        body = b"".join(chunks)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            body = json.dumps({"api_key": "s3cret-value", **data}).encode()
+        headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    await inner(scope, receive, keyed)
+"""
+
+
+def test_a_profile_file_is_read_with_its_variables(team: pytest.Pytester) -> None:
+    """``--session-contract-profile`` with ``--session-contract-profile-var``: the
+    canonical layout under a versioned prefix (a variable of the profile), against the
+    sample service served there."""
+    team.makepyfile(mounted_service=MOUNTED_SERVICE)
+    canonical = (ROOT / "conformance" / "profiles" / "canonical.toml").read_text(encoding="utf-8")
+    mounted = canonical.replace('name = "canonical"', 'name = "mounted"').replace(
+        'path = "/', 'path = "/api/{version}/'
+    )
+    (team.path / "mounted.toml").write_text(
+        mounted + '\n[variables]\nversion = "v1"\n', encoding="utf-8"
+    )
+    args = ("--session-contract-app", "mounted_service:app", "--session-contract-profile",
+            "mounted.toml", "-k", "LIFE-001 or LIFE-002")  # fmt: skip
+    wrong = _pytest(team, *args)  # /api/v1: nothing is served there
+    assert wrong.parseoutcomes().get("passed", 0) == 0
+    right = _pytest(team, *args, "--session-contract-profile-var", "version=v2")
+    right.assert_outcomes(passed=2, deselected=CLAUSES)
+
+
+MOUNTED_SERVICE = """
+from sample_service.app import app as service
+
+PREFIX = "/api/v2"
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return await service(scope, receive, send)
+    if scope["path"].startswith(PREFIX + "/"):
+        raw = scope.get("raw_path") or scope["path"].encode()
+        inner = dict(scope, path=scope["path"][len(PREFIX):], raw_path=raw[len(PREFIX):])
+        return await service(inner, receive, send)
+    body = b'{"ok": false, "error": "NOT_FOUND", "message": "No route."}'
+    await send({"type": "http.response.start", "status": 404,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+"""

@@ -339,3 +339,32 @@ def test_a_mutant_with_many_faults_reports_each_clause_once() -> None:
     # Each fault is blamed on its own clause only: metadata and sentinels stay sound.
     assert results["STATE-004"].verdict is Verdict.PASSED, results["STATE-004"].summary
     assert results["STATE-007"].verdict is Verdict.PASSED, results["STATE-007"].summary
+
+
+# -- its budget (--stateful-budget) ------------------------------------------------------
+
+
+def test_a_spent_budget_explores_nothing_and_decides_nothing(reference: Target) -> None:
+    """A budget already spent when the exploration starts: no sequence, and each clause
+    is undecided (error), saying the budget ended it, never passed."""
+    mark = reference.mark()
+    results = _run_all(reference, 8, stateful_budget=1e-9)
+    assert {r.verdict for r in results.values()} == {Verdict.ERROR}
+    for result in results.values():
+        assert "0 sequence(s)" in result.summary
+        assert "the --stateful-budget of 1e-09s ended it" in result.summary
+        assert "raise --stateful-budget" in result.summary
+    sent = [e for e in reference.since(mark) if e.role not in (None, "create", "status", "delete")]
+    assert sent == []  # the lanes' ready sessions made and cleaned up, nothing explored
+
+
+def test_a_budget_the_exploration_fits_in_changes_nothing(reference: Target) -> None:
+    """A budget far beyond what the exploration takes: the same verdicts and the same
+    requests as without one."""
+    first = _run_all(reference, 8)
+    mark = reference.mark()
+    within = _run_all(reference, 8, stateful_budget=3600.0)
+    assert {c: r.verdict for c, r in within.items()} == {c: r.verdict for c, r in first.items()}
+    assert all(r.verdict is Verdict.PASSED for r in within.values())
+    assert "ended it" not in within["STATE-001"].summary
+    assert len(reference.since(mark)) > 100  # explored again: the budget is in the key
