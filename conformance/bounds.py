@@ -15,6 +15,8 @@ each exchange with its own deadline, over connections the pool shares between th
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import ssl
 import threading
 import time
@@ -29,8 +31,9 @@ import httpx
 _local = threading.local()
 
 
-#: How often a read waiting on a silent target looks whether the run was stopped (s).
-STOP_POLL = 0.25
+#: The reads waiting for a target now, each with what says its run was stopped.
+_waiting: dict[int, tuple[_BoundedStream, Callable[[], bool]]] = {}
+_waiting_lock = threading.Lock()
 
 
 @contextmanager
@@ -38,15 +41,25 @@ def exchange_deadline(
     at: float | None, stopped: Callable[[], bool] | None = None
 ) -> Iterator[None]:
     """Within the block, this thread's socket operations end by ``at`` (``time.monotonic``
-    reading; None: no deadline), and a read waiting for the target ends within
-    :data:`STOP_POLL` of ``stopped()`` turning true (the run was interrupted: a lane must
-    not wait out a hung target's read timeout)."""
+    reading; None: no deadline), and a read waiting for the target can be ended once
+    ``stopped()`` turns true (the run was interrupted: a lane must
+    not wait out a hung target's read timeout): see :func:`wake_stopped`."""
     previous = getattr(_local, "at", None), getattr(_local, "stopped", None)
     _local.at, _local.stopped = at, stopped
     try:
         yield
     finally:
         _local.at, _local.stopped = previous
+
+
+def wake_stopped() -> None:
+    """End every read waiting for a target whose run was stopped (an interrupt: the lanes
+    must not wait out a hung target's read timeout); the exchange fails, and says so."""
+    with _waiting_lock:
+        waiting = list(_waiting.values())
+    for stream, stopped in waiting:
+        if stopped():
+            stream.wake()
 
 
 def remaining() -> float | None:
@@ -72,18 +85,23 @@ class _BoundedStream(httpcore.NetworkStream):
         stopped: Callable[[], bool] | None = getattr(_local, "stopped", None)
         if stopped is None:
             return self._inner.read(max_bytes, _clamp(timeout, httpcore.ReadTimeout))
-        until = None if timeout is None else time.monotonic() + timeout
-        while True:  # in slices, looking between them whether the run was stopped
-            left = None if until is None else max(0.0, until - time.monotonic())
-            limit = _clamp(left, httpcore.ReadTimeout)
-            piece = STOP_POLL if limit is None else min(limit, STOP_POLL)
-            try:
-                return self._inner.read(max_bytes, piece)
-            except httpcore.ReadTimeout:
-                if stopped():
-                    raise httpcore.ReadError("the run was stopped") from None
-                if limit is not None and limit <= STOP_POLL:
-                    raise
+        with _waiting_lock:
+            _waiting[id(self)] = (self, stopped)
+        try:
+            if stopped():  # stopped before :func:`wake_stopped` could see this read
+                raise httpcore.ReadError("the run was stopped")
+            return self._inner.read(max_bytes, _clamp(timeout, httpcore.ReadTimeout))
+        finally:
+            with _waiting_lock:
+                _waiting.pop(id(self), None)
+
+    def wake(self) -> None:
+        """End a read waiting on this stream now: shut the socket down (its file stays
+        open until httpcore closes it, so no other thread's use of it goes wrong)."""
+        sock = self._inner.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, _clamp(timeout, httpcore.WriteTimeout))

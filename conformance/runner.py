@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from conformance import __version__, interruption
+from conformance.bounds import wake_stopped
 from conformance.client import ContractClient
 from conformance.context import Settings
 from conformance.deadline import CLEANUP_OVERTIME, Deadline, Stop
@@ -152,7 +153,9 @@ def execute(plan: RunPlan) -> Generator[Event, None, None]:
     except KeyboardInterrupt:
         # The run ends early but still ends: the report holds what was decided.
         run.interrupted = True
-        run.notes.append(f"{INTERRUPTED}: {len(run.results)} of {len(clauses)} clauses decided")
+        # Decided: a verdict the run reached (a clause cut short is an error, undecided).
+        decided = sum(result.verdict is not Verdict.ERROR for result in run.results)
+        run.notes.append(f"{INTERRUPTED}: {decided} of {len(clauses)} clauses decided")
     if run.late:
         run.notes.append(
             f"deadline: the run's deadline of {plan.deadline:g} s passed; "
@@ -269,12 +272,15 @@ class _Run:
                     yield from self.tell(decided[clause.id])
         except BaseException:
             stop.interrupted.set()  # no lane checks any further; clean-ups go on
+            wake_stopped()  # and none waits out a hung read
             try:
                 pool.shutdown(wait=True, cancel_futures=True)
             except BaseException:
                 stop.aborted.set()  # a second signal: no clean-up either
+                wake_stopped()
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
+            self._keep_decided(events, decided, clauses[told:])
             raise
         pool.shutdown(wait=True)
 
@@ -326,6 +332,25 @@ class _Run:
         if gone is not None:
             self.gone = f"not decided: the target stopped answering during {clause.id} ({gone})"
             self.notes.append(self.gone)
+
+    def _keep_decided(
+        self,
+        events: queue.SimpleQueue[_Started | _Decided],
+        decided: dict[str, Decision],
+        untold: list[Clause],
+    ) -> None:
+        """After an interrupt: what the lanes decided that the run had not told yet (the
+        clauses under way, cut short) goes into the report all the same."""
+        while True:
+            try:
+                event = events.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(event, _Decided):
+                decided[event.clause.id] = event.decision
+        for clause in untold:
+            if clause.id in decided:
+                list(self.tell(decided[clause.id]))
 
     def tell(self, decision: Decision) -> Iterator[Event]:
         """Tell a clause's result (settled by the passive invariants) and its findings."""

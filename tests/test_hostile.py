@@ -27,6 +27,7 @@ from conformance.cli import main
 from conformance.client import ContractClient
 from conformance.context import CheckContext, Settings
 from conformance.contract import report_schema
+from conformance.records import Verdict
 from conformance.reference import ReferenceApp, ReferenceConfig
 from conformance.runner import CLEANUP_OVERTIME, ClauseFinished, RunFinished, run, select
 from conformance.target import ExchangeTooLong, Limits, Target, TargetError
@@ -422,7 +423,10 @@ def test_http_1_0_and_a_connection_per_request_is_no_fault(
     serve: type[HostileServer], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server = serve(Http10())
-    outcome = check(server.url, tmp_path, capsys)
+    # This server shares the process (and its GIL) with the harness's lanes: on a busy
+    # machine its answers take seconds, which is no fault of HTTP/1.0 (the bounds are
+    # tested elsewhere).
+    outcome = check(server.url, tmp_path, capsys, "--timeout", "20", "--request-deadline", "30")
     assert outcome.code == 0, outcome.console
     assert set(outcome.verdicts.values()) <= {"passed", "not_applicable"}
     assert server.connections == server.requests > 100
@@ -514,7 +518,12 @@ def test_a_signal_during_a_hung_request_leaves_a_report_and_no_session(
     assert "Traceback" not in out + err
     report = _valid_report(path)
     assert any(note.startswith("interrupted") for note in report["notes"])  # type: ignore[attr-defined]
-    assert [c["id"] for c in report["clauses"]] == ["LIFE-004"]  # type: ignore[attr-defined]
+    clauses = {c["id"]: c for c in report["clauses"]}  # type: ignore[attr-defined]
+    # LIFE-005's run hung: cut short, it is undecided and says why; LIFE-004, in a lane of
+    # its own, was decided or cut short too.
+    assert clauses["LIFE-005"]["verdict"] == "error"
+    assert "the run was interrupted" in clauses["LIFE-005"]["summary"]
+    assert set(clauses) <= {"LIFE-004", "LIFE-005"}
     assert len(app.store) == 0
 
 
@@ -546,8 +555,15 @@ def test_an_interrupt_while_a_result_is_handled_still_ends_in_a_report() -> None
         first = next(e for e in events if isinstance(e, ClauseFinished))
         finished = events.throw(KeyboardInterrupt())
     assert isinstance(finished, RunFinished)
-    assert [r.clause_id for r in finished.report.results] == [first.result.clause_id]
-    assert finished.report.notes == ("interrupted: 1 of 2 clauses decided",)
+    results = finished.report.results
+    assert first.result in results
+    # The other clause ran in a lane of its own: decided before the interrupt, or cut
+    # short by it (undecided, saying so).
+    others = [r for r in results if r is not first.result]
+    assert all(r.verdict is Verdict.PASSED or "interrupted" in r.summary for r in others)
+    decided = sum(r.verdict is not Verdict.ERROR for r in results)
+    assert finished.report.notes == (f"interrupted: {decided} of 2 clauses decided",)
+    assert finished.report.interrupted
 
 
 def test_a_signal_while_the_reports_are_written_waits_for_them() -> None:

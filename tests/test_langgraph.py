@@ -28,8 +28,7 @@ import pytest
 
 from conformance.cli import main
 from conformance.observed import observe
-from conformance.profile import Profile
-from conformance.profiles import load_profile
+from conformance.profile import Profile, load_profile
 from conformance.records import Exchange, JSONValue, RequestRecord, ResponseRecord, Verdict
 from conformance.reporting.saved import SavedExchange, SavedReport, read_report
 from conformance.runner import select
