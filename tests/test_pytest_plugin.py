@@ -115,7 +115,7 @@ def test_clause_ids_are_test_ids(team: pytest.Pytester) -> None:
 
 @pytest.fixture
 def stdlib_backend() -> Iterator[str]:
-    server = stdlib_server.start(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN)
+    server = stdlib_server.start(provision_seconds=0.5, token=TOKEN, cors_origin=ORIGIN)
     yield server.url
     server.stop()
 

@@ -362,7 +362,7 @@ def mutant() -> Iterator[str]:
 def _config() -> Any:
     from conformance.reference import ReferenceConfig
 
-    return ReferenceConfig(provision_seconds=0.1, token=TOKEN, cors_origin=ORIGIN)
+    return ReferenceConfig(provision_seconds=0.5, token=TOKEN, cors_origin=ORIGIN)
 
 
 @pytest.mark.socket
