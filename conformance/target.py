@@ -43,6 +43,7 @@ from conformance.exchange_errors import (
     TargetError,
     Unreachable,
 )
+from conformance.keepalive import send_past_stale_connections
 from conformance.recording import Recording
 from conformance.records import BODY_PREVIEW_BYTES, Exchange, RequestRecord, ResponseRecord, View
 from conformance.redaction import Redactor, userinfo_of
@@ -55,6 +56,8 @@ CONFLICTING_CREDENTIALS = (
 )
 #: Seconds an idle connection to a URL target is kept for reuse (httpx's default: 5).
 KEEPALIVE_EXPIRY = 1.0
+#: Connections to a URL target at once (the concurrency clauses' bursts fit).
+MAX_CONNECTIONS = 64
 
 
 class Target:
@@ -103,7 +106,9 @@ class Target:
                 # a cap on idle connections: with a cap below the burst's size, httpcore
                 # 1.0.9 closes a connection already handed to a waiting request
                 # (encode/httpcore#1110), and requests of the burst failed with EBADF.
-                transport=bounded_transport(max_connections=64, keepalive_expiry=KEEPALIVE_EXPIRY),
+                transport=bounded_transport(
+                    max_connections=MAX_CONNECTIONS, keepalive_expiry=KEEPALIVE_EXPIRY
+                ),
             )
         #: The base URL as every output shows it (credentials as a variable).
         self.public_url = self.redactor.text(self.base_url)
@@ -191,7 +196,13 @@ class Target:
         error: TargetError | None = None
         try:
             with exchange_deadline(at, self.deadline.stopped):
-                answer = self._client.send(request, stream=True, auth=self._auth if auth else None)
+                answer = send_past_stale_connections(
+                    self._client,
+                    request,
+                    auth=self._auth if auth else None,
+                    pooled=0 if self.in_process else MAX_CONNECTIONS,
+                    stopped=self.deadline.stopped,
+                )
                 try:
                     error = self._headers_error(request, answer) or self._read(
                         request, answer, chunks
