@@ -56,8 +56,8 @@ from conformance.selection import UnknownClause, select
 from conformance.target import RunDeadlinePassed, Target, TargetError, Unreachable
 
 INTERRUPTED = "interrupted"
-#: Lanes for an in-process target (an ASGI app), unless ``--workers`` says.
-IN_PROCESS_WORKERS = 4
+#: The fewest lanes a run has unless ``--workers`` says (see :func:`default_workers`).
+MIN_WORKERS = 4
 #: Clauses that share one piece of work, by family: they run in one lane, in order.
 SHARED_WORK = frozenset({"stateful"})
 
@@ -103,17 +103,16 @@ def run_clause(clause: Clause, client: ContractClient, settings: Settings) -> Cl
 
 
 def default_workers(target: Target, latency_ms: float | None) -> int:
-    """Lanes for a target whose first answer took ``latency_ms``: four in-process (its
-    sessions provision while the harness waits: measured on the bundled reference, 7.6 s
-    against 12.0 s with two), two on loopback (the harness's own work and the server's
-    fill the cores), one per 2 ms of latency on a slower target, up to
-    :data:`~conformance.plan.MAX_WORKERS` (measured behind a proxy adding 40 ms: 24
-    lanes, 20 s; one per 4 ms, 22 s)."""
-    if target.in_process:
-        return IN_PROCESS_WORKERS
-    if latency_ms is None:
-        return 2
-    return max(2, min(MAX_WORKERS, math.ceil(latency_ms / 2)))
+    """Lanes for a target whose first answer took ``latency_ms``: at least
+    :data:`MIN_WORKERS` (a target's sessions provision while the harness waits: measured on
+    the bundled reference in-process, 7.6 s with four against 12.0 s with two; served on
+    loopback with its 0.5 s provisioning, 7.1-8.0 s with four against 11.8-12.2 s with two,
+    and 6.6 s against 6.3 s when it provisions at once), one per 2 ms of latency on a
+    slower target, up to :data:`~conformance.plan.MAX_WORKERS` (measured behind a proxy
+    adding 40 ms: 24 lanes, 20 s; one per 4 ms, 22 s)."""
+    if target.in_process or latency_ms is None:
+        return MIN_WORKERS
+    return max(MIN_WORKERS, min(MAX_WORKERS, math.ceil(latency_ms / 2)))
 
 
 def execute(plan: RunPlan) -> Generator[Event, None, None]:

@@ -86,11 +86,12 @@ def test_passes_against_the_stdlib_server(
 @pytest.mark.parametrize(
     ("family", "mutant", "clause_id", "seed"),
     [
-        pytest.param(f, m, c, s, id=f"{c}-{m.__name__}-{s}")
+        # the family's first seed in the inner loop, its others with the slow tests
+        pytest.param(f, m, c, s, id=f"{c}-{m.__name__}-{s}", marks=[pytest.mark.slow] if i else [])
         for f in FAMILIES
         for m in f.mutants
         for c in m.trips
-        for s in f.mutant_seeds
+        for i, s in enumerate(f.mutant_seeds)
     ],
 )
 def test_fails_against_its_mutant(

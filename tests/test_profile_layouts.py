@@ -84,6 +84,7 @@ def _nested_id_profile(tmp_path: Path) -> Profile:
 
 
 @pytest.mark.socket
+@pytest.mark.slow  # an exploration, then its script run by bash with curl (about 20 s)
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_a_script_under_a_profile_replays_in_bash_and_shows_the_bug(tmp_path: Path) -> None:
     app = HeaderRunCacheOutlivesDelete(ReferenceConfig(provision_seconds=0.3, token=TOKEN))

@@ -235,6 +235,7 @@ def test_the_script_run_by_bash_shows_the_bug(tmp_path: Path) -> None:
 
 
 @pytest.mark.socket
+@pytest.mark.slow  # an exploration, then its script run by bash with curl (about 20 s)
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_an_in_process_script_reads_base_and_runs_against_the_served_app(
     tmp_path: Path,
